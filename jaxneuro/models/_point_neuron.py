@@ -1,0 +1,203 @@
+"""Shared machinery of single-compartment neurons: channels, synapses, and the sample loop."""
+
+from __future__ import annotations
+
+import abc
+import math
+from typing import ClassVar
+
+import diffrax
+import equinox as eqx
+import equinox.internal as eqxi
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._simulator import Channel, IOSpec, Outputs, Params, Simulator, State, check_inputs
+from ..solvers import ExponentialEuler, QuasiLinearTerm
+from . import _synapses as syn
+from ._synapses import Synapse
+
+DIVERGENCE_MV = 1e4
+"""|v| beyond this (mV) is reported as divergence of the solver, not returned as a trace."""
+
+CHECKPOINT_ABOVE = 2048
+"""Runs longer than this many samples use recursive checkpointing for reverse-mode gradients."""
+
+
+def _as_float_tree(tree, dtype):
+    return jax.tree.map(lambda a: jnp.asarray(a, dtype=dtype), tree)
+
+
+class PointNeuron(Simulator):
+    """A single-compartment neuron written as a quasi-linear diffrax ODE.
+
+    Input column 0 is the injected current (unit per model); one column per :class:`Synapse`
+    follows, holding spike counts per sample. Outputs are ``"v"`` (mV, at the end of each sample)
+    and ``"spikes"`` (spikes in each sample). Between samples the ODE is stepped by ``solver``
+    with internal step ``solver_dt``, or adaptively under an adaptive ``stepsize_controller``.
+
+    Attributes:
+        dt: sample interval of inputs and outputs (ms).
+        solver_dt: internal step (ms); must divide ``dt``. Default: ``dt``. With an adaptive
+            controller, the first trial step.
+        solver: a diffrax solver. Default :class:`~jaxneuro.solvers.ExponentialEuler`.
+        stepsize_controller: ``diffrax.ConstantStepSize()`` (default) or e.g.
+            ``diffrax.PIDController(rtol=1e-8, atol=1e-8)`` for reference-accuracy runs.
+        synapses: conductance synapses, one input channel each.
+        max_steps: step budget per sample interval for adaptive solves.
+    """
+
+    dt: float = eqx.field(static=True, default=0.1)
+    solver_dt: float | None = eqx.field(static=True, default=None)
+    solver: diffrax.AbstractSolver = ExponentialEuler()
+    stepsize_controller: diffrax.AbstractStepSizeController = diffrax.ConstantStepSize()
+    synapses: tuple[Synapse, ...] = eqx.field(static=True, default=())
+    max_steps: int = eqx.field(static=True, default=4096)
+
+    current_channel: ClassVar[Channel] = Channel("i_ext", "?", "injected current")
+
+    def __check_init__(self):
+        if not (isinstance(self.dt, int | float) and math.isfinite(self.dt) and self.dt > 0):
+            raise ValueError(f"dt must be a positive number of ms, got {self.dt!r}")
+        h = self.internal_dt
+        if not (math.isfinite(h) and h > 0):
+            raise ValueError(f"solver_dt must be a positive number of ms, got {self.solver_dt!r}")
+        if not self.adaptive and abs(self.dt / h - round(self.dt / h)) > 1e-6 * self.dt / h:
+            raise ValueError(f"solver_dt={h} ms must divide the sample interval dt={self.dt} ms")
+        names = [s.name for s in self.synapses]
+        if len(set(names)) != len(names) or self.current_channel.name in names:
+            raise ValueError(f"synapse names must be unique and not {self.current_channel.name!r}")
+        for s in self.synapses:
+            s.check()
+
+    # --- what each model defines -------------------------------------------------------------
+    @abc.abstractmethod
+    def default_params(self) -> dict:
+        """Physical parameters as floats (units in the model's docstring)."""
+
+    @abc.abstractmethod
+    def rest_state(self, params: dict) -> dict:
+        """The cell's own state variables at rest (``"v"`` first), without synapses."""
+
+    @abc.abstractmethod
+    def membrane_rates(self, y: dict, params: dict, current, g_syn, ge_syn) -> tuple[dict, dict]:
+        """``(drive, decay)`` of the cell's own variables, given total synaptic conductance
+        ``g_syn`` and its reversal-weighted sum ``ge_syn``."""
+
+    def spiked(self, y0: dict, y1: dict, params: dict):
+        """Spike indicator of one internal step (default: set by the threshold-reset solver)."""
+        return y1["spike"]
+
+    def term(self) -> diffrax.AbstractTerm:
+        return QuasiLinearTerm(self.rates)
+
+    def stepper(self) -> diffrax.AbstractSolver:
+        """The solver actually stepped (models may wrap ``solver``)."""
+        return self.solver
+
+    # --- the protocol ------------------------------------------------------------------------
+    @property
+    def internal_dt(self) -> float:
+        return self.dt if self.solver_dt is None else self.solver_dt
+
+    @property
+    def adaptive(self) -> bool:
+        return not isinstance(self.stepsize_controller, diffrax.ConstantStepSize)
+
+    @property
+    def spec(self) -> IOSpec:
+        inputs = (self.current_channel,) + tuple(
+            Channel(s.name, "spikes/sample", f"{s.kind} synapse, E={s.e_rev} mV")
+            for s in self.synapses
+        )
+        outputs = (
+            Channel("v", "mV", "membrane potential"),
+            Channel("spikes", "count", "spikes per sample"),
+        )
+        return IOSpec(dt=self.dt, inputs=inputs, outputs=outputs)
+
+    def init(self, key: Array | None = None) -> Params:
+        """Default parameters (deterministic: ``key`` is accepted for the protocol, unused)."""
+        params = dict(self.default_params())
+        params["synapses"] = syn.synapse_params(self.synapses)
+        return _as_float_tree(params, jnp.result_type(float))
+
+    def init_state(self, params: Params) -> State:
+        dtype = jnp.result_type(*jax.tree.leaves(params))
+        params = _as_float_tree(params, dtype)
+        y = dict(self.rest_state(params))
+        y["syn"] = syn.synapse_state(self.synapses, dtype)
+        return _as_float_tree(y, dtype)
+
+    def rates(self, t, y, args):
+        params, current = args
+        sp = params["synapses"]
+        g_syn, ge_syn = syn.synaptic_conductance(self.synapses, y["syn"], sp)
+        own = {k: v for k, v in y.items() if k != "syn"}
+        drive, decay = self.membrane_rates(own, params, current, g_syn, ge_syn)
+        drive["syn"], decay["syn"] = syn.synapse_rates(self.synapses, y["syn"], sp)
+        return drive, decay
+
+    def apply(
+        self, params: Params, inputs: Float[Array, "T n_inputs"], state: State | None = None
+    ) -> tuple[Outputs, State]:
+        x = check_inputs(self.spec, inputs)
+        dtype = jnp.result_type(x.dtype, *jax.tree.leaves(params))
+        x, params = x.astype(dtype), _as_float_tree(params, dtype)
+        x = eqx.error_if(x, ~jnp.isfinite(x).all(), "inputs contain NaN or inf")
+        leaves = jax.tree.leaves(params)
+        bad = ~jnp.all(jnp.stack([jnp.isfinite(a).all() for a in leaves]))
+        x = eqx.error_if(x, bad, "parameters contain NaN or inf")
+        y0 = self.init_state(params) if state is None else _as_float_tree(state, dtype)
+
+        advance = self._adaptive_sample if self.adaptive else self._fixed_sample
+
+        def sample(y, row):
+            y = dict(y, syn=syn.receive(self.synapses, y["syn"], params["synapses"], row[1:]))
+            y, n_spikes = advance(y, (params, row[0]))
+            return y, (y["v"], n_spikes)
+
+        n = x.shape[0]
+        kind = "checkpointed" if n > CHECKPOINT_ABOVE else "lax"
+        checkpoints = max(2, math.isqrt(n)) if kind == "checkpointed" else None
+        y1, (v, spikes) = eqxi.scan(sample, y0, x, kind=kind, checkpoints=checkpoints)
+        diverged = ~(jnp.isfinite(v) & (jnp.abs(v) < DIVERGENCE_MV)).all()
+        v = eqx.error_if(
+            v,
+            diverged,
+            f"{type(self).__name__}: the solver diverged (non-finite v or |v| > {DIVERGENCE_MV:g} mV);"
+            " reduce solver_dt or choose a stabler solver",
+        )
+        return {"v": v, "spikes": spikes}, y1
+
+    def _fixed_sample(self, y, args):
+        term, solver, h = self.term(), self.stepper(), self.internal_dt
+        n_sub = round(self.dt / h)
+
+        def substep(carry, _):
+            y, count = carry
+            state = solver.init(term, 0.0, h, y, args)
+            y1 = solver.step(term, 0.0, h, y, args, state, False)[0]
+            return (y1, count + self.spiked(y, y1, args[0])), None
+
+        zero = jnp.zeros((), y["v"].dtype)
+        (y, count), _ = jax.lax.scan(substep, (y, zero), length=n_sub, unroll=n_sub <= 8)
+        return y, count
+
+    def _adaptive_sample(self, y, args):
+        sol = diffrax.diffeqsolve(
+            self.term(),
+            self.solver,
+            0.0,
+            self.dt,
+            self.internal_dt,
+            y,
+            args,
+            stepsize_controller=self.stepsize_controller,
+            saveat=diffrax.SaveAt(t1=True),
+            max_steps=self.max_steps,
+            adjoint=diffrax.DirectAdjoint(),
+        )
+        y1 = jax.tree.map(lambda a: a[-1], sol.ys)
+        return y1, self.spiked(y, y1, args[0])

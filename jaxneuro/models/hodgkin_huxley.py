@@ -1,0 +1,92 @@
+"""Hodgkin–Huxley squid axon, as NEURON's ``hh`` mechanism."""
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from .._simulator import Channel
+from ..solvers import spike_fn
+from ._point_neuron import PointNeuron
+
+
+def vtrap(x, y):
+    """x / (exp(x/y) − 1), with the removable singularity at x = 0 handled as in ``hh.mod``."""
+    ratio = x / y
+    small = jnp.abs(ratio) < 1e-6
+    safe = jnp.where(small, 1.0, ratio)
+    return jnp.where(small, y * (1.0 - ratio / 2.0), x / jnp.expm1(safe))
+
+
+def rate_functions(v):
+    """α and β (ms⁻¹, at 6.3 °C) of the m, h and n gates at membrane potential ``v`` (mV)."""
+    return {
+        "m": (0.1 * vtrap(-(v + 40.0), 10.0), 4.0 * jnp.exp(-(v + 65.0) / 18.0)),
+        "h": (0.07 * jnp.exp(-(v + 65.0) / 20.0), 1.0 / (jnp.exp(-(v + 35.0) / 10.0) + 1.0)),
+        "n": (0.01 * vtrap(-(v + 55.0), 10.0), 0.125 * jnp.exp(-(v + 65.0) / 80.0)),
+    }
+
+
+class HodgkinHuxley(PointNeuron):
+    """Hodgkin & Huxley (1952, J. Physiol. 117:500) squid axon; NEURON ``hh`` conventions.
+
+    ``C dV/dt = I_ext − ḡ_Na m³h (V − E_Na) − ḡ_K n⁴ (V − E_K) − g_l (V − E_l) + Σ g_syn (E_syn − V)``,
+    ``dx/dt = φ [α_x (1 − x) − β_x x]`` with ``φ = 3^((T − 6.3)/10)``; rates as in ``hh.mod``.
+
+    Parameters (``init()``): ``c_m`` µF/cm²; ``g_na``, ``g_k``, ``g_l`` mS/cm²; ``e_na``, ``e_k``,
+    ``e_l`` mV; ``celsius`` °C; ``v_init`` mV (gates start at x∞(v_init)); ``v_spike`` mV (upward
+    crossings count as spikes). Input 0: injected current density ``i_ext`` in µA/cm². Synaptic
+    weights in mS/cm² (a 25 µm × 25 µm soma has area 1.963e-5 cm²: 1 nS ≙ 0.0509 mS/cm²).
+
+    Default solver: exponential Euler (Rush–Larsen gates, exact-in-V step) at ``dt = 0.025`` ms.
+    For reference accuracy: ``HodgkinHuxley(solver=diffrax.Tsit5(),
+    stepsize_controller=diffrax.PIDController(rtol=1e-9, atol=1e-9))``.
+    """
+
+    dt: float = eqx.field(static=True, default=0.025)
+    current_channel: ClassVar[Channel] = Channel("i_ext", "uA/cm2", "injected current density")
+
+    def default_params(self):
+        return dict(
+            c_m=1.0,
+            g_na=120.0,
+            g_k=36.0,
+            g_l=0.3,
+            e_na=50.0,
+            e_k=-77.0,
+            e_l=-54.3,
+            celsius=6.3,
+            v_init=-65.0,
+            v_spike=0.0,
+        )
+
+    def rest_state(self, params):
+        v = params["v_init"]
+        gates = {k: a / (a + b) for k, (a, b) in rate_functions(v).items()}
+        return dict(v=v, **gates)
+
+    def membrane_rates(self, y, params, current, g_syn, ge_syn):
+        v, m, h, n = y["v"], y["m"], y["h"], y["n"]
+        phi = 3.0 ** ((params["celsius"] - 6.3) / 10.0)
+        g_na = params["g_na"] * m**3 * h
+        g_k = params["g_k"] * n**4
+        c = params["c_m"]
+        drive = {
+            "v": (
+                current
+                + g_na * params["e_na"]
+                + g_k * params["e_k"]
+                + params["g_l"] * params["e_l"]
+                + ge_syn
+            )
+            / c
+        }
+        decay = {"v": (g_na + g_k + params["g_l"] + g_syn) / c}
+        for gate, (alpha, beta) in rate_functions(v).items():
+            drive[gate] = phi * alpha
+            decay[gate] = phi * (alpha + beta)
+        return drive, decay
+
+    def spiked(self, y0, y1, params):
+        """Upward crossing of ``v_spike`` (exact forward, surrogate gradient backward)."""
+        return spike_fn(y1["v"] - params["v_spike"]) * (y0["v"] < params["v_spike"])

@@ -1,0 +1,31 @@
+"""Stimulus generators: injected currents and spike trains, sampled every ``dt`` ms."""
+
+from ._currents import (
+    ornstein_uhlenbeck as ornstein_uhlenbeck,
+)
+from ._currents import (
+    ramp as ramp,
+)
+from ._currents import (
+    sine as sine,
+)
+from ._currents import (
+    step as step,
+)
+from ._spike_trains import (
+    inhomogeneous_poisson as inhomogeneous_poisson,
+)
+from ._spike_trains import (
+    poisson as poisson,
+)
+from ._stack import stack as stack
+
+__all__ = [
+    "inhomogeneous_poisson",
+    "ornstein_uhlenbeck",
+    "poisson",
+    "ramp",
+    "sine",
+    "stack",
+    "step",
+]
