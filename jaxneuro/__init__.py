@@ -2,6 +2,11 @@
 
 from . import models as models
 from . import solvers as solvers
+from . import stimuli as stimuli
+from ._population import population as population
+from ._registry import available as available
+from ._registry import create as create
+from ._registry import register as register
 from ._simulator import Channel as Channel
 from ._simulator import IOSpec as IOSpec
 from ._simulator import Simulator as Simulator

@@ -1,5 +1,6 @@
 """Hodgkin–Huxley squid axon, as NEURON's ``hh`` mechanism."""
 
+import math
 from typing import ClassVar
 
 import equinox as eqx
@@ -8,6 +9,15 @@ import jax.numpy as jnp
 from .._simulator import Channel
 from ..solvers import spike_fn
 from ._point_neuron import PointNeuron
+from ._synapses import Synapse
+
+SOMA_AREA_CM2 = math.pi * 25e-4 * 25e-4
+"""Lateral area of the 25 µm × 25 µm soma of Oláh et al. (2022): π·d·L = 1.963e-5 cm²."""
+
+
+def ns_to_density(g_ns: float, area_cm2: float = SOMA_AREA_CM2) -> float:
+    """A conductance in nS as a density in mS/cm² on a membrane of ``area_cm2``."""
+    return g_ns * 1e-6 / area_cm2
 
 
 def vtrap(x, y):
@@ -45,6 +55,22 @@ class HodgkinHuxley(PointNeuron):
 
     dt: float = eqx.field(static=True, default=0.025)
     current_channel: ClassVar[Channel] = Channel("i_ext", "uA/cm2", "injected current density")
+
+    @classmethod
+    def olah2022(cls, **kwargs) -> "HodgkinHuxley":
+        """The point neuron of Oláh, Pedersen & Rowan (2022, eLife 11:e79535) with its synapses.
+
+        HH soma of 25 µm × 25 µm; an excitatory alpha synapse (τ 2 ms, 2.5 nS, 0 mV) and an
+        inhibitory one (τ 1 ms, 8 nS, −90 mV), converted to mS/cm² on that area. Inputs:
+        ``i_ext`` (µA/cm²), then spike counts of the ``exc`` and ``inh`` channels. Samples are
+        1 ms (the paper's recording interval), internal steps 0.025 ms. Channel densities are
+        the standard ``hh`` ones (the paper's temperature and leak are unconfirmed).
+        """
+        synapses = (
+            Synapse("exc", "alpha", tau=2.0, e_rev=0.0, weight=ns_to_density(2.5)),
+            Synapse("inh", "alpha", tau=1.0, e_rev=-90.0, weight=ns_to_density(8.0)),
+        )
+        return cls(**{"dt": 1.0, "solver_dt": 0.025, "synapses": synapses, **kwargs})
 
     def default_params(self):
         return dict(
