@@ -47,42 +47,49 @@ def test_sine_exact():
     np.testing.assert_allclose(stimuli.sine(3.0, 1.0, 5.0, 0.0, offset=2.0), [2, 2, 2])
 
 
+# Random generators compile once per output shape, so tests share a few shapes.
+T_SMALL, DT_SMALL, N_SMALL = 1000, 0.1, 3  # 100 ms
+T_LONG, N_LONG = 100_000, 4  # statistics
+
+
 def test_shapes_and_dtype():
-    assert stimuli.step(10.0, 0.1, 1.0).shape == (100,)
-    assert stimuli.ramp(10.0, 0.1, 0.0, 1.0).shape == (100,)
-    assert stimuli.sine(10.0, 0.1, 1.0, 10.0).shape == (100,)
-    assert stimuli.ornstein_uhlenbeck(KEY, 10.0, 0.1, 0.0, 1.0, 5.0).shape == (100,)
-    assert stimuli.poisson(KEY, 10.0, 0.1, 20.0).shape == (100, 1)
-    assert stimuli.poisson(KEY, 10.0, 0.1, 20.0, n_channels=3).shape == (100, 3)
-    assert stimuli.inhomogeneous_poisson(KEY, jnp.ones(100), 0.1).shape == (100, 1)
-    assert stimuli.inhomogeneous_poisson(KEY, jnp.ones((100, 4)), 0.1).shape == (100, 4)
-    for x in [
-        stimuli.step(2.0, 1.0, 1),  # int amplitude still gives a float signal
-        stimuli.ramp(2.0, 1.0, 0, 1),
-        stimuli.sine(2.0, 1.0, 1, 1),
-        stimuli.ornstein_uhlenbeck(KEY, 2.0, 1.0, 0, 1, 1),
-        stimuli.poisson(KEY, 2.0, 1.0, 1),
-        stimuli.inhomogeneous_poisson(KEY, jnp.ones(2, dtype=int), 1.0),
-        stimuli.stack(jnp.ones(2, dtype=int), jnp.ones((2, 2))),
-    ]:
-        assert x.dtype == jnp.float32
+    d = T_SMALL * DT_SMALL
+    ones = jnp.ones((T_SMALL, N_SMALL), dtype=int)  # int rates still give float counts
+    signals = {
+        (T_SMALL,): [
+            stimuli.step(d, DT_SMALL, 1),  # int amplitude still gives a float signal
+            stimuli.ramp(d, DT_SMALL, 0, 1),
+            stimuli.sine(d, DT_SMALL, 1, 10),
+            stimuli.ornstein_uhlenbeck(KEY, d, DT_SMALL, 0, 1, 5),
+        ],
+        (T_SMALL, N_SMALL): [
+            stimuli.poisson(KEY, d, DT_SMALL, 20, n_channels=N_SMALL),
+            stimuli.inhomogeneous_poisson(KEY, ones, DT_SMALL),
+        ],
+        (T_SMALL, 1 + N_SMALL): [stimuli.stack(jnp.arange(T_SMALL), ones)],
+    }
+    for shape, xs in signals.items():
+        for x in xs:
+            assert x.shape == shape
+            assert x.dtype == jnp.float32
 
 
 def test_float64_when_x64_enabled():
     with jax.enable_x64(True):
         assert stimuli.step(2.0, 1.0, 1.0).dtype == jnp.float64
         assert stimuli.ornstein_uhlenbeck(KEY, 2.0, 1.0, 0.0, 1.0, 1.0).dtype == jnp.float64
-        assert stimuli.poisson(KEY, 2.0, 1.0, 1.0).dtype == jnp.float64
+        assert stimuli.stack(jnp.ones(2, dtype=jnp.float32)).dtype == jnp.float64
 
 
 def test_stack():
-    a = stimuli.step(5.0, 1.0, 1.0, onset=2.0)
-    b = stimuli.poisson(KEY, 5.0, 1.0, 100.0, n_channels=2)
-    x = stimuli.stack(a, b, jnp.arange(5))
-    assert x.shape == (5, 4)
+    d = T_SMALL * DT_SMALL
+    a = stimuli.step(d, DT_SMALL, 1.0, onset=2.0)
+    b = stimuli.poisson(KEY, d, DT_SMALL, 100.0, n_channels=N_SMALL)
+    x = stimuli.stack(a, b, jnp.arange(T_SMALL))
+    assert x.shape == (T_SMALL, N_SMALL + 2)
     np.testing.assert_array_equal(x[:, 0], a)
-    np.testing.assert_array_equal(x[:, 1:3], b)
-    np.testing.assert_array_equal(x[:, 3], np.arange(5))
+    np.testing.assert_array_equal(x[:, 1:-1], b)
+    np.testing.assert_array_equal(x[:, -1], np.arange(T_SMALL))
 
 
 def test_jit_and_grad_through_amplitudes():
@@ -151,9 +158,9 @@ def test_ou_gradient_wrt_std():
 
 def test_poisson_mean_and_variance():
     rates = np.array([10.0, 50.0, 200.0, 0.0])
-    dt, n = 0.5, 100_000
-    counts = np.asarray(stimuli.poisson(KEY, n * dt, dt, rates, n_channels=4), dtype=np.float64)
-    assert counts.shape == (n, 4)
+    dt, n = 0.5, T_LONG
+    counts = np.asarray(stimuli.poisson(KEY, n * dt, dt, rates, n_channels=N_LONG), np.float64)
+    assert counts.shape == (n, N_LONG)
     np.testing.assert_array_equal(counts, np.round(counts))
     assert np.all(counts >= 0)
     np.testing.assert_array_equal(counts[:, 3], 0.0)
@@ -164,28 +171,28 @@ def test_poisson_mean_and_variance():
 
 
 def test_poisson_scalar_rate_shared_across_channels():
-    counts = np.asarray(stimuli.poisson(KEY, 20_000.0, 1.0, 100.0, n_channels=8))
+    counts = np.asarray(stimuli.poisson(KEY, T_LONG * 1.0, 1.0, 100.0, n_channels=N_LONG))
     lam, n = 0.1, counts.size
     assert abs(counts.mean() - lam) < Z * math.sqrt(lam / n)
     assert not np.array_equal(counts[:, 0], counts[:, 1])  # channels are independent draws
 
 
 def test_inhomogeneous_poisson_follows_rate_profile():
-    dt, n_blocks, block, n_ch = 1.0, 10, 100, 200
-    profile = np.repeat(np.linspace(0.0, 300.0, n_blocks), block)  # Hz, staircase
-    rates = np.broadcast_to(profile[:, None], (n_blocks * block, n_ch))
+    dt, n_blocks = 1.0, 10
+    block = T_LONG // n_blocks
+    levels = np.linspace(0.0, 300.0, n_blocks)  # Hz, a staircase
+    rates = np.broadcast_to(np.repeat(levels, block)[:, None], (T_LONG, N_LONG))
     counts = np.asarray(stimuli.inhomogeneous_poisson(KEY, rates, dt), dtype=np.float64)
-    per_block = counts.reshape(n_blocks, block * n_ch).mean(axis=1)
-    lam = np.linspace(0.0, 300.0, n_blocks) * dt / 1000
     np.testing.assert_array_equal(counts[:block], 0.0)  # zero rate: no spikes
-    se = np.sqrt(lam / (block * n_ch))
-    assert np.all(np.abs(per_block - lam) <= Z * se)
+    per_block = counts.reshape(n_blocks, block * N_LONG).mean(axis=1)
+    lam = levels * dt / 1000
+    assert np.all(np.abs(per_block - lam) <= Z * np.sqrt(lam / (block * N_LONG)))
     assert np.all(np.diff(per_block) > 0)
 
 
 def test_inhomogeneous_poisson_negative_rate_under_jit():
     f = jax.jit(lambda r: stimuli.inhomogeneous_poisson(KEY, r, 1.0))
-    assert f(jnp.ones(5)).shape == (5, 1)
+    assert f(jnp.ones(3)).shape == (3, 1)  # 1-D rates: one channel
     with pytest.raises(Exception, match="rates must be non-negative"):
         jax.block_until_ready(f(jnp.array([1.0, -1.0, 2.0])))
 
@@ -196,16 +203,23 @@ def test_inhomogeneous_poisson_negative_rate_under_jit():
 @pytest.mark.parametrize(
     "make",
     [
-        lambda k: stimuli.ornstein_uhlenbeck(k, 100.0, 0.1, 0.0, 1.0, 5.0),
-        lambda k: stimuli.poisson(k, 100.0, 0.1, 500.0, n_channels=3),
-        lambda k: stimuli.inhomogeneous_poisson(k, jnp.full((1000, 3), 500.0), 0.1),
+        lambda k: stimuli.ornstein_uhlenbeck(k, T_SMALL * DT_SMALL, DT_SMALL, 0.0, 1.0, 5.0),
+        lambda k: stimuli.poisson(k, T_SMALL * DT_SMALL, DT_SMALL, 500.0, n_channels=N_SMALL),
+        lambda k: stimuli.inhomogeneous_poisson(k, jnp.full((T_SMALL, N_SMALL), 500.0), DT_SMALL),
     ],
     ids=["ou", "poisson", "inhomogeneous_poisson"],
 )
 def test_determinism(make):
     np.testing.assert_array_equal(make(jax.random.key(7)), make(jax.random.key(7)))
-    np.testing.assert_array_equal(make(jax.random.PRNGKey(7)), make(jax.random.PRNGKey(7)))
     assert not np.array_equal(make(jax.random.key(7)), make(jax.random.key(8)))
+
+
+def test_legacy_uint32_keys():
+    def ou(k):
+        return stimuli.ornstein_uhlenbeck(k, 10.0, 1.0, 0.0, 1.0, 5.0)
+
+    np.testing.assert_array_equal(ou(jax.random.PRNGKey(7)), ou(jax.random.PRNGKey(7)))
+    assert not np.array_equal(ou(jax.random.PRNGKey(7)), ou(jax.random.PRNGKey(8)))
 
 
 # --------------------------------------------------------------------------- errors

@@ -8,12 +8,14 @@ durations, time steps and onsets fix shapes and sample positions and must be con
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ._checks import as_scalar, float_dtype, index, n_samples, static_number
+from ._checks import as_scalar, index, n_samples, static_number
 
 
 def _window(duration: float, dt: float, onset: float, offset: float | None) -> tuple[int, int, int]:
@@ -49,7 +51,8 @@ def step(
         dt: sample interval (ms).
         amplitude: value during the step (e.g. nA).
         onset: start of the step (ms), rounded to the nearest sample.
-        offset: end of the step (ms), exclusive, rounded to the nearest sample; ``None`` = to the end.
+        offset: end of the step (ms), exclusive, rounded to the nearest sample; ``None``: to
+            the end.
         baseline: value outside the step (same unit as ``amplitude``).
 
     Returns:
@@ -58,6 +61,11 @@ def step(
     t, k_on, k_off = _window(duration, dt, onset, offset)
     amplitude = as_scalar("amplitude", amplitude)
     baseline = as_scalar("baseline", baseline)
+    return _step(t, k_on, k_off, amplitude, baseline)
+
+
+@partial(jax.jit, static_argnums=0)
+def _step(t, k_on, k_off, amplitude, baseline):
     k = jnp.arange(t)
     return jnp.where((k >= k_on) & (k < k_off), amplitude, baseline)
 
@@ -71,7 +79,7 @@ def ramp(
     offset: float | None = None,
     baseline: ArrayLike = 0.0,
 ) -> Float[Array, " T"]:
-    """A linear ramp from ``start`` at ``onset`` towards ``stop`` at ``offset``; ``baseline`` elsewhere.
+    """A linear ramp from ``start`` at ``onset`` towards ``stop`` at ``offset``, else ``baseline``.
 
     On samples ``k_on <= k < k_off`` (``k_on = round(onset/dt)``, ``k_off = round(offset/dt)``)
     the value is ``start + (stop - start) (k - k_on) / (k_off - k_on)``: it equals ``start`` on
@@ -93,8 +101,13 @@ def ramp(
     start = as_scalar("start", start)
     stop = as_scalar("stop", stop)
     baseline = as_scalar("baseline", baseline)
+    return _ramp(t, k_on, k_off, start, stop, baseline)
+
+
+@partial(jax.jit, static_argnums=0)
+def _ramp(t, k_on, k_off, start, stop, baseline):
     k = jnp.arange(t)
-    frac = (k - k_on).astype(float_dtype()) / max(k_off - k_on, 1)
+    frac = (k - k_on).astype(start.dtype) / jnp.maximum(k_off - k_on, 1).astype(start.dtype)
     return jnp.where((k >= k_on) & (k < k_off), start + (stop - start) * frac, baseline)
 
 
@@ -125,7 +138,12 @@ def sine(
     frequency = as_scalar("frequency", frequency, "nonnegative")
     phase = as_scalar("phase", phase)
     offset = as_scalar("offset", offset)
-    times = jnp.arange(t, dtype=float_dtype()) * dt
+    return _sine(t, as_scalar("dt", dt), amplitude, frequency, phase, offset)
+
+
+@partial(jax.jit, static_argnums=0)
+def _sine(t, dt, amplitude, frequency, phase, offset):
+    times = jnp.arange(t, dtype=dt.dtype) * dt
     return offset + amplitude * jnp.sin(2.0 * jnp.pi * frequency * times / 1000.0 + phase)
 
 
@@ -157,19 +175,21 @@ def ornstein_uhlenbeck(
         ``[T]`` array whose first sample is ``x0``.
     """
     t = n_samples(duration, dt)
-    dt = float(dt)
     mean = as_scalar("mean", mean)
     std = as_scalar("std", std, "nonnegative")
     tau = as_scalar("tau", tau, "positive")
-    dtype = float_dtype()
+    x0 = None if x0 is None else as_scalar("x0", x0)
+    return _ou(t, key, as_scalar("dt", dt), mean, std, tau, x0)
+
+
+@partial(jax.jit, static_argnums=0)
+def _ou(t, key, dt, mean, std, tau, x0):
     a = jnp.exp(-dt / tau)
     b = std * jnp.sqrt(-jnp.expm1(-2.0 * dt / tau))
     key_x0, key_noise = jax.random.split(key)
-    if x0 is None:
-        x0 = mean + std * jax.random.normal(key_x0, (), dtype)
-    else:
-        x0 = as_scalar("x0", x0)
-    noise = jax.random.normal(key_noise, (t - 1,), dtype)
+    if x0 is None:  # stationary start; resolved at trace time
+        x0 = mean + std * jax.random.normal(key_x0, (), mean.dtype)
+    noise = jax.random.normal(key_noise, (t - 1,), mean.dtype)
 
     def advance(x, z):
         x = mean + (x - mean) * a + b * z

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ._checks import check_value, float_dtype, n_samples, static_number
+from ._checks import check_value, n_samples, static_number
 
 
 def poisson(
@@ -45,8 +45,7 @@ def poisson(
             f"got shape {shape}"
         )
     rate = check_value("rate", rate, "nonnegative")
-    lam = jnp.broadcast_to(rate * (dt / 1000.0), (t, n_channels))
-    return jax.random.poisson(key, lam, shape=(t, n_channels)).astype(float_dtype())
+    return _counts(key, jnp.broadcast_to(rate * (dt / 1000.0), (t, n_channels)))
 
 
 def inhomogeneous_poisson(
@@ -54,7 +53,7 @@ def inhomogeneous_poisson(
     rates: Float[ArrayLike, " T *n"],
     dt: float,
 ) -> Float[Array, " T n"]:
-    """Inhomogeneous Poisson spike counts: bin ``k`` of channel ``i`` ~ Poisson(rates[k, i] dt/1000).
+    """Inhomogeneous Poisson spike counts: bin ``k``, channel ``i`` ~ Poisson(rates[k, i] dt/1000).
 
     Args:
         key: PRNG key.
@@ -73,4 +72,10 @@ def inhomogeneous_poisson(
     rates = check_value("rates", rates, "nonnegative")
     if rates.ndim == 1:
         rates = rates[:, None]
-    return jax.random.poisson(key, rates * (dt / 1000.0)).astype(float_dtype())
+    return _counts(key, rates * (dt / 1000.0))
+
+
+@jax.jit
+def _counts(key, lam):
+    """Poisson(lam) counts, elementwise, as floats of lam's dtype."""
+    return jax.random.poisson(key, lam, lam.shape).astype(lam.dtype)
