@@ -44,7 +44,8 @@ class Izhikevich(IntegrateAndFire):
     @classmethod
     def izhikevich2003(cls, regime: str = "RS", **kwargs) -> "Izhikevich":
         """The published scheme: 1 ms samples and steps, Gauss–Seidel Euler (v ×2, then u)."""
-        return cls(regime=regime, dt=1.0, solver=SequentialEuler((("v", 2), ("u", 1))), **kwargs)
+        scheme = {"dt": 1.0, "solver": SequentialEuler((("v", 2), ("u", 1)))}
+        return cls(**{"regime": regime, **scheme, **kwargs})
 
     def default_params(self):
         return dict(REGIMES[self.regime], v_th=30.0, v_init=-65.0, t_ref=0.0)

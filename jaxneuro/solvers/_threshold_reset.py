@@ -3,6 +3,7 @@
 from typing import ClassVar
 
 import diffrax
+import jax
 import jax.numpy as jnp
 
 from ._exponential import ExponentialEuler
@@ -18,7 +19,10 @@ class ThresholdReset(diffrax.AbstractSolver):
     ``v ← v + s·(v_reset − v)``, ``refractory ← t_ref`` where ``s = 1``, the model's own jumps
     (``on_spike``), and ``spike ← s``. The spike is exact forward and carries the surrogate
     gradient of :func:`~jaxneuro.solvers.spike_fn` backward, so spike-count losses differentiate.
-    Spike times are resolved to the step; use a smaller step for finer timing.
+    The reset and the model's jumps use ``stop_gradient(s)`` ("detached reset", Zenke & Vogels
+    2021, Neural Comput. 33:899): gradients of subthreshold trajectories stay exact, and the
+    surrogate enters only through the emitted spikes. Spike times are resolved to the step; use
+    a smaller step for finer timing.
 
     Attributes:
         inner: the solver for the subthreshold dynamics (default :class:`ExponentialEuler`).
@@ -45,8 +49,9 @@ class ThresholdReset(diffrax.AbstractSolver):
         v = jnp.where(refractory, v_reset, y1["v"])
         clock = jnp.where(refractory, jnp.maximum(y0["refractory"] - h, 0.0), 0.0)
         s = spike_fn(v - v_th) * (1.0 - refractory)
-        y1 = dict(y1, v=v + s * (v_reset - v), refractory=jnp.where(s > 0, t_ref, clock), spike=s)
-        y1 = terms.on_spike(y1, s, args)
+        fired = jax.lax.stop_gradient(s)
+        y1 = dict(y1, v=v + fired * (v_reset - v), refractory=jnp.where(s > 0, t_ref, clock))
+        y1 = dict(terms.on_spike(y1, fired, args), spike=s)
         return y1, None, dict(y0=y0, y1=y1), solver_state, result
 
     def func(self, terms, t0, y0, args):
