@@ -1,0 +1,11 @@
+"""Flax surrogates: learned stand-ins for analytical models, behind the same Simulator protocol."""
+
+from ._base import Scaling as Scaling
+from ._base import Surrogate as Surrogate
+from ._cnn_lstm import CNNLSTM as CNNLSTM
+from ._elm import ELM as ELM
+from ._encoder_decoder import ConvEncoderDecoder as ConvEncoderDecoder
+from ._mlp import CIRCUIT_FEATURES as CIRCUIT_FEATURES
+from ._mlp import CIRCUIT_STATISTICS as CIRCUIT_STATISTICS
+from ._mlp import MLP as MLP
+from ._tcn import TCN as TCN
