@@ -7,6 +7,7 @@ import math
 from typing import Any, NamedTuple
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
@@ -113,6 +114,25 @@ def check_inputs(spec: IOSpec, inputs: Any) -> Float[Array, "T n_inputs"]:
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.result_type(float))
     return x
+
+
+def guard_finite(x: Array, params: PyTree) -> Array:
+    """``x``, with runtime errors (``eqx.error_if``) if ``x`` or any parameter is NaN or inf."""
+    x = eqx.error_if(x, ~jnp.isfinite(x).all(), "inputs contain NaN or inf")
+    finite = [jnp.isfinite(a).all() for a in jax.tree.leaves(params)]
+    return eqx.error_if(x, ~jnp.all(jnp.stack(finite)), "parameters contain NaN or inf")
+
+
+def check_state(state: PyTree, expected: PyTree) -> None:
+    """Raise a ``ValueError`` if ``state`` is not shaped like this simulator's state."""
+    shapes = lambda t: jax.tree.map(lambda a: jnp.shape(a), t)  # noqa: E731
+    if jax.tree.structure(state) != jax.tree.structure(expected) or shapes(state) != shapes(
+        expected
+    ):
+        raise ValueError(
+            "state does not match this simulator: pass the state returned by its apply() or "
+            f"init_state(); expected {shapes(expected)}, got {shapes(state)}"
+        )
 
 
 def n_samples(duration: float, dt: float) -> int:

@@ -190,6 +190,8 @@ def test_bad_inputs_raise(name):
         jax.jit(sim.apply)(bad, x)
     with pytest.raises(ValueError, match="dt"):
         jn.create(name, dt=-1.0)
+    with pytest.raises(ValueError, match="state does not match"):
+        sim.apply(params, x, {"v": jnp.zeros(())})
 
 
 def test_unstable_step_is_reported_not_returned():

@@ -13,7 +13,17 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._simulator import Channel, IOSpec, Outputs, Params, Simulator, State, check_inputs
+from .._simulator import (
+    Channel,
+    IOSpec,
+    Outputs,
+    Params,
+    Simulator,
+    State,
+    check_inputs,
+    check_state,
+    guard_finite,
+)
 from ..solvers import ExponentialEuler, QuasiLinearTerm
 from . import _synapses as syn
 from ._synapses import Synapse
@@ -145,11 +155,11 @@ class PointNeuron(Simulator):
         x = check_inputs(self.spec, inputs)
         dtype = jnp.result_type(x.dtype, *jax.tree.leaves(params))
         x, params = x.astype(dtype), _as_float_tree(params, dtype)
-        x = eqx.error_if(x, ~jnp.isfinite(x).all(), "inputs contain NaN or inf")
-        leaves = jax.tree.leaves(params)
-        bad = ~jnp.all(jnp.stack([jnp.isfinite(a).all() for a in leaves]))
-        x = eqx.error_if(x, bad, "parameters contain NaN or inf")
-        y0 = self.init_state(params) if state is None else _as_float_tree(state, dtype)
+        x = guard_finite(x, params)
+        y0 = self.init_state(params)
+        if state is not None:
+            check_state(state, y0)
+            y0 = _as_float_tree(state, dtype)
 
         advance = self._adaptive_sample if self.adaptive else self._fixed_sample
 
