@@ -119,12 +119,6 @@ def test_convergence_order_on_hh(solver, order, hh_subthreshold_reference):
     assert np.all(np.abs(np.log2(errors[:-1] / errors[1:]) - order) < 0.1), errors
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="diffeqsolve wraps terms in diffrax WrapTerm, which has no .rates: the exponential "
-    "solvers cannot be used through diffrax.diffeqsolve (nor with an adaptive controller)",
-)
 @pytest.mark.parametrize(
     "solver", [ExponentialEuler(), ExponentialMidpoint()], ids=["euler", "midpoint"]
 )
@@ -228,12 +222,6 @@ def test_threshold_reset_counts_several_spikes_per_sample():
 
 
 @pytest.mark.parametrize("x64", [True, False], ids=["float64", "float32"])
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="ThresholdReset resets with v + s·(v_reset − v), which rounds when v and v_reset "
-    "differ in sign (Izhikevich: -65.00000000000001); (1 − s)·v + s·v_reset is exact",
-)
 def test_threshold_reset_lands_exactly_on_reset_value(x64):
     dtype = np.float64 if x64 else np.float32
     with jax.enable_x64(x64):

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 from diffrax._local_interpolation import LocalLinearInterpolation
 
-from ._terms import QuasiLinearTerm
+from ._terms import QuasiLinearTerm, rates_of
 
 
 def _phi1(z):
@@ -43,7 +43,7 @@ class ExponentialEuler(diffrax.AbstractSolver):
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         h = t1 - t0
-        drive, decay = terms.rates(t0, y0, args)
+        drive, decay = rates_of(terms)(t0, y0, args)
         y1 = _exp_update(y0, drive, decay, h)
         return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
 
@@ -70,9 +70,9 @@ class ExponentialMidpoint(diffrax.AbstractSolver):
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         h = t1 - t0
-        drive, decay = terms.rates(t0, y0, args)
+        drive, decay = rates_of(terms)(t0, y0, args)
         y_half = _exp_update(y0, drive, decay, h / 2)
-        drive, decay = terms.rates(t0 + h / 2, y_half, args)
+        drive, decay = rates_of(terms)(t0 + h / 2, y_half, args)
         y1 = _exp_update(y0, drive, decay, h)
         return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
 

@@ -5,7 +5,7 @@ from typing import ClassVar
 import diffrax
 
 from ._exponential import _exp_update
-from ._terms import QuasiLinearTerm
+from ._terms import QuasiLinearTerm, rates_of
 
 
 class SequentialEuler(diffrax.AbstractSolver):
@@ -34,7 +34,7 @@ class SequentialEuler(diffrax.AbstractSolver):
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         h = t1 - t0
         listed = {name for name, _ in self.order_of_updates}
-        drive, decay = terms.rates(t0, y0, args)
+        drive, decay = rates_of(terms)(t0, y0, args)
         rest = [k for k in y0 if k not in listed]
         y = dict(y0)
         y.update(
@@ -47,7 +47,7 @@ class SequentialEuler(diffrax.AbstractSolver):
         )
         for name, n in self.order_of_updates:
             for _ in range(n):
-                drive, decay = terms.rates(t0, y, args)
+                drive, decay = rates_of(terms)(t0, y, args)
                 y[name] = y[name] + (h / n) * (drive[name] - decay[name] * y[name])
         return y, None, dict(y0=y0, y1=y), None, diffrax.RESULTS.successful
 

@@ -48,3 +48,18 @@ class SpikingTerm(QuasiLinearTerm):
 
     threshold: Callable
     on_spike: Callable
+
+
+def unwrap(terms):
+    """The term itself, also when ``diffrax.diffeqsolve`` has wrapped it (``WrapTerm``)."""
+    while isinstance(terms, diffrax._term.WrapTerm):
+        terms = terms.term
+    return terms
+
+
+def rates_of(terms) -> Rates:
+    """The ``rates`` of a (possibly wrapped) quasi-linear term."""
+    term = unwrap(terms)
+    if not isinstance(term, QuasiLinearTerm):
+        raise ValueError(f"exponential solvers need a QuasiLinearTerm, got {type(term).__name__}")
+    return term.rates

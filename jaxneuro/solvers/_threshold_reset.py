@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 from ._exponential import ExponentialEuler
 from ._spike import spike_fn
-from ._terms import SpikingTerm
+from ._terms import SpikingTerm, unwrap
 
 
 class ThresholdReset(diffrax.AbstractSolver):
@@ -16,7 +16,7 @@ class ThresholdReset(diffrax.AbstractSolver):
 
     After the inner step: while refractory, ``v`` is held at ``v_reset`` and the refractory clock
     runs down; then ``s = spike_fn(v − v_th)`` (outside the refractory period) and
-    ``v ← v + s·(v_reset − v)``, ``refractory ← t_ref`` where ``s = 1``, the model's own jumps
+    ``v ← (1 − s)·v + s·v_reset``, ``refractory ← t_ref`` where ``s = 1``, the model's own jumps
     (``on_spike``), and ``spike ← s``. The spike is exact forward and carries the surrogate
     gradient of :func:`~jaxneuro.solvers.spike_fn` backward, so spike-count losses differentiate.
     The reset and the model's jumps use ``stop_gradient(s)`` ("detached reset", Zenke & Vogels
@@ -42,7 +42,7 @@ class ThresholdReset(diffrax.AbstractSolver):
         y1, _, _, solver_state, result = self.inner.step(
             terms, t0, t1, y0, args, solver_state, made_jump
         )
-        v_th, v_reset, t_ref = terms.threshold(args)
+        v_th, v_reset, t_ref = unwrap(terms).threshold(args)
         h = t1 - t0
         # Refractory: clamp v, run the clock down (a 1e-3·h guard absorbs float round-off).
         refractory = y0["refractory"] > 1e-3 * h
@@ -50,8 +50,10 @@ class ThresholdReset(diffrax.AbstractSolver):
         clock = jnp.where(refractory, jnp.maximum(y0["refractory"] - h, 0.0), 0.0)
         s = spike_fn(v - v_th) * (1.0 - refractory)
         fired = jax.lax.stop_gradient(s)
-        y1 = dict(y1, v=v + fired * (v_reset - v), refractory=jnp.where(s > 0, t_ref, clock))
-        y1 = dict(terms.on_spike(y1, fired, args), spike=s)
+        y1 = dict(
+            y1, v=(1.0 - fired) * v + fired * v_reset, refractory=jnp.where(s > 0, t_ref, clock)
+        )
+        y1 = dict(unwrap(terms).on_spike(y1, fired, args), spike=s)
         return y1, None, dict(y0=y0, y1=y1), solver_state, result
 
     def func(self, terms, t0, y0, args):
