@@ -2,6 +2,8 @@
 
 from typing import ClassVar
 
+import equinox as eqx
+
 from .._simulator import Channel
 from ._integrate_and_fire import IntegrateAndFire
 
@@ -21,13 +23,18 @@ class LIF(IntegrateAndFire):
     Parameters: ``tau_m`` ms, ``e_l`` mV, ``v_th`` mV, ``v_reset`` mV, ``r_m`` MΩ, ``t_ref`` ms.
     Input 0: current in nA; synaptic weights in µS. The default exponential-Euler solver is exact
     for step-constant input; spikes are resolved to ``solver_dt``.
-    Presets: ``LIF.preset("vogels-abbott")`` parameters via ``PRESETS``.
+    ``preset="vogels-abbott"`` gives the COBA network's cell (Vogels & Abbott 2005).
     """
 
+    preset: str = eqx.field(static=True, default="default")
     current_channel: ClassVar[Channel] = Channel("i_ext", "nA", "injected current")
 
+    def __check_init__(self):
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown LIF preset {self.preset!r}; choose from {sorted(PRESETS)}")
+
     def default_params(self):
-        return dict(PRESETS["default"])
+        return dict(PRESETS[self.preset])
 
     def rest_state(self, params):
         return self.with_clock({"v": params["e_l"]})
