@@ -1,5 +1,7 @@
 """jaxneuro: differentiable simulation for computational neuroscience."""
 
+from . import data as data
+from . import metrics as metrics
 from . import models as models
 from . import solvers as solvers
 from . import stimuli as stimuli
