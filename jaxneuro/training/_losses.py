@@ -1,0 +1,46 @@
+"""Training losses: a configurable mix of spike BCE and voltage MSE, in network units."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+import optax
+
+from .._simulator import Outputs
+
+
+class LossMix(eqx.Module):
+    """``spike_bce · BCE(spike_logits, spikes > 0) + v_mse · MSE(v / v_scale)``.
+
+    The voltage error is measured in the surrogate's output scale (e.g. 10 mV), so the two terms
+    are of comparable size. ``v_clip_mv`` clips the target (and prediction) at a threshold before
+    the MSE, as Beniaguev et al. (2021) clip spikes at −55 mV so that the voltage head learns the
+    subthreshold trace and the spike head the spikes.
+
+    Attributes:
+        spike_bce: weight of the binary cross-entropy on spikes.
+        v_mse: weight of the voltage mean squared error.
+        v_clip_mv: optional clip of voltages (mV) before the MSE.
+    """
+
+    spike_bce: float = eqx.field(static=True, default=1.0)
+    v_mse: float = eqx.field(static=True, default=1.0)
+    v_clip_mv: float | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        if self.spike_bce < 0 or self.v_mse < 0 or self.spike_bce + self.v_mse == 0:
+            raise ValueError(f"loss weights must be >= 0 and not both 0, got {self}")
+
+    def __call__(self, pred: Outputs, target: Outputs, v_scale: float = 10.0) -> jnp.ndarray:
+        loss = jnp.zeros(())
+        if self.spike_bce and "spike_logits" in pred and "spikes" in target:
+            labels = (target["spikes"] > 0).astype(pred["spike_logits"].dtype)
+            bce = optax.sigmoid_binary_cross_entropy(pred["spike_logits"], labels)
+            loss = loss + self.spike_bce * bce.mean()
+        if self.v_mse and "v" in pred and "v" in target:
+            v_pred, v_true = pred["v"], target["v"]
+            if self.v_clip_mv is not None:
+                v_pred = jnp.minimum(v_pred, self.v_clip_mv)
+                v_true = jnp.minimum(v_true, self.v_clip_mv)
+            loss = loss + self.v_mse * jnp.mean(((v_pred - v_true) / v_scale) ** 2)
+        return loss

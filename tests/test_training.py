@@ -1,0 +1,133 @@
+"""Fitting: a tiny fit learns, a killed fit resumes to the same result, bad files are refused."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import jax
+import numpy as np
+import pytest
+
+import jaxneuro as jn
+from jaxneuro.surrogates import TCN
+from jaxneuro.training import CheckpointError, FitConfig, fit, load_tree, save_tree
+
+TEACHER = jn.models.LIF(dt=1.0, solver_dt=0.1)
+CONFIG = FitConfig(
+    steps=60,
+    eval_every=10,
+    window=64,
+    batch_size=8,
+    val_windows=16,
+    patience=100,
+    learning_rate=1e-2,
+)
+
+
+def small_tcn():
+    return TCN(TEACHER.spec, n_layers=2, channels=8, kernel_sizes=(16, 8))
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "lif.zarr"
+    sampler = jn.data.OUCurrent(duration_ms=200.0, dt=1.0, mean=(1.0, 2.5), std=(0.5, 1.5), tau=5.0)
+    return jn.data.generate(TEACHER, sampler, 24, path, chunk_size=12, progress=False)
+
+
+def test_tiny_fit_reduces_validation_loss(dataset):
+    result = fit(small_tcn(), dataset, CONFIG, progress=False)
+    val = [r["val_loss"] for r in result.history]
+    assert len(val) == 7 and min(val[1:]) < 0.85 * val[0], val  # val[0]: untrained
+    assert result.best_step == result.history[int(np.argmin(val))]["step"]
+    # the returned surrogate carries the training data's scaling and runs on raw units
+    x = dataset.batch([0]).inputs[0]
+    out, _ = result.surrogate.apply(result.params, x)
+    assert out["v"].shape == (x.shape[0],) and float(out["spikes"].min()) >= 0
+
+
+def test_fit_is_deterministic(dataset):
+    a = fit(
+        small_tcn(),
+        dataset,
+        CONFIG.__class__(**{**CONFIG.describe(), "steps": 20, "loss": CONFIG.loss}),
+        progress=False,
+    )
+    b = fit(
+        small_tcn(),
+        dataset,
+        CONFIG.__class__(**{**CONFIG.describe(), "steps": 20, "loss": CONFIG.loss}),
+        progress=False,
+    )
+    for u, v in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params), strict=True):
+        np.testing.assert_array_equal(np.asarray(u), np.asarray(v))
+
+
+KILLED_FIT = textwrap.dedent(
+    """
+    import sys
+    import jaxneuro as jn
+    from jaxneuro.surrogates import TCN
+    from jaxneuro.training import FitConfig, fit
+    teacher = jn.models.LIF(dt=1.0, solver_dt=0.1)
+    config = FitConfig(steps=60, eval_every=10, window=64, batch_size=8, val_windows=16,
+                       patience=100, learning_rate=1e-2)
+    fit(TCN(teacher.spec, n_layers=2, channels=8, kernel_sizes=(16, 8)), sys.argv[1], config,
+        checkpoint_dir=sys.argv[2], progress=False)
+    """
+)
+
+
+@pytest.mark.slow
+def test_killed_fit_resumes_to_the_same_result(dataset, tmp_path):
+    ckpt = tmp_path / "ckpt"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_FIT, str(dataset.path), str(ckpt)])
+    log = ckpt / "metrics.jsonl"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if log.exists() and len(log.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the fit finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(log.read_text().splitlines())
+    assert 3 <= done_before < 7
+
+    resumed = fit(small_tcn(), dataset, CONFIG, checkpoint_dir=ckpt, progress=False)
+    whole = fit(small_tcn(), dataset, CONFIG, progress=False)
+    assert [r["step"] for r in resumed.history] == [0, 10, 20, 30, 40, 50, 60]
+    assert resumed.history == whole.history
+    for u, v in zip(jax.tree.leaves(resumed.params), jax.tree.leaves(whole.params), strict=True):
+        np.testing.assert_array_equal(np.asarray(u), np.asarray(v))
+    assert len(log.read_text().splitlines()) == 7  # no duplicated log lines
+
+
+def test_corrupt_or_foreign_checkpoint_is_a_clear_error(tmp_path):
+    params = small_tcn().init(jax.random.key(0))
+    path = tmp_path / "w.safetensors"
+    save_tree(path, params, {"note": "test"})
+    restored, meta = load_tree(path, params)
+    assert meta == {"note": "test"}
+    path.write_bytes(path.read_bytes()[:100])  # truncated
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        load_tree(path, params)
+    save_tree(path, params)
+    other = TCN(TEACHER.spec, n_layers=1, channels=4, kernel_sizes=3).init(jax.random.key(0))
+    with pytest.raises(CheckpointError, match="another model|shape"):
+        load_tree(path, other)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_tree(tmp_path / "missing.safetensors", params)
+
+
+def test_fit_refuses_mismatched_surrogate_and_bad_config(dataset):
+    other = TCN(jn.models.HodgkinHuxley(dt=1.0, solver_dt=0.025).spec)
+    with pytest.raises(ValueError, match="spec"):
+        fit(other, dataset, CONFIG, progress=False)
+    with pytest.raises(ValueError, match="steps"):
+        FitConfig(steps=0)
+    with pytest.raises(ValueError, match="exceed"):
+        fit(small_tcn(), dataset, CONFIG, window=10_000, progress=False)
