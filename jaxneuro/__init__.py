@@ -3,6 +3,7 @@
 from . import data as data
 from . import metrics as metrics
 from . import models as models
+from . import optimize as optimize
 from . import solvers as solvers
 from . import stimuli as stimuli
 from ._population import population as population
