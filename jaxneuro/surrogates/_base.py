@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -167,6 +168,32 @@ def graphdef_of(build: Callable[[nnx.Rngs], nnx.Module]) -> nnx.GraphDef:
     return graphdef
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def fresh_weights(model: Any, key: Array) -> nnx.State:
+    """``nnx.State`` of ``model.network(rngs)``, compiled once per configuration.
+
+    Every ``kernel`` is drawn LeCun-normal (std ``1/√fan_in``, fan-in = all axes but the last)
+    from one shared random draw; biases and custom parameters keep the values the network set.
+    One draw instead of one per layer (and no QR for the LSTM's orthogonal recurrent kernels)
+    makes this compile several times faster; the layers' own random initialisers are dead code.
+    """
+    k_build, k_pool = jax.random.split(key)
+    params = nnx.split(model.network(nnx.Rngs(params=k_build)))[1]
+    with_paths, treedef = jax.tree_util.tree_flatten_with_path(params)
+    leaves = [jnp.asarray(a, a.dtype) for _, a in with_paths]  # strong types: no retrace later
+    kernels = [
+        i for i, (path, _) in enumerate(with_paths) if "kernel" in jax.tree_util.keystr(path)
+    ]
+    pool = jax.random.normal(k_pool, (sum(leaves[i].size for i in kernels),), jnp.float32)
+    offset = 0
+    for i in kernels:
+        a = leaves[i]
+        draw = pool[offset : offset + a.size].reshape(a.shape)
+        leaves[i] = (draw / math.sqrt(math.prod(a.shape[:-1]))).astype(a.dtype)
+        offset += a.size
+    return jax.tree.unflatten(treedef, leaves)
+
+
 class Surrogate(Simulator):
     """A Flax NNX network behind the :class:`~jaxneuro.Simulator` protocol.
 
@@ -240,10 +267,9 @@ class Surrogate(Simulator):
         return b.at[0].set(self.spike_bias()) if self.has_spikes else b
 
     def init(self, key: Array | None = None) -> nnx.State:
-        """Fresh network weights (``key`` defaults to ``jax.random.key(0)``)."""
-        key = jax.random.key(0) if key is None else key
-        _, params = nnx.split(self.network(nnx.Rngs(params=key)))
-        return params
+        """Fresh network weights (``key`` defaults to ``jax.random.key(0)``; see
+        :func:`fresh_weights`)."""
+        return fresh_weights(self, jax.random.key(0) if key is None else key)
 
     def merge(self, params: nnx.State) -> nnx.Module:
         """The network with weights ``params`` (inside a pure function only)."""
@@ -265,10 +291,16 @@ class Surrogate(Simulator):
         ):
             raise ValueError("the new scaling must have the same channels as the old one")
 
-    def check(self, inputs: Any) -> Float[Array, "T n_inputs"]:
-        """Validated inputs (``ValueError`` on a bad shape; ``eqx.error_if`` on NaN/inf)."""
+    def check(self, inputs: Any, params: Any = None) -> Float[Array, "T n_inputs"]:
+        """Validated inputs: ``ValueError`` on a bad shape, ``eqx.error_if`` on NaN/inf in the
+        inputs or the weights."""
         x = check_inputs(self._spec, inputs)
-        return eqx.error_if(x, ~jnp.isfinite(x).all(), "inputs contain NaN or inf")
+        x = eqx.error_if(x, ~jnp.isfinite(x).all(), "inputs contain NaN or inf")
+        leaves = jax.tree.leaves(params)
+        if leaves:
+            bad = ~jnp.stack([jnp.isfinite(a).all() for a in leaves]).all()
+            x = eqx.error_if(x, bad, "parameters (network weights) contain NaN or inf")
+        return x
 
     def readout(self, heads: Float[Array, "T n_heads"]) -> Outputs:
         """Network outputs → named outputs in the teacher's units."""

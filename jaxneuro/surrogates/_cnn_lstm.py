@@ -30,7 +30,7 @@ class _CNNLSTMNet(nnx.Module):
             nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:], strict=True)
         )
         self.head = nnx.Linear(sizes[-1], head_bias.shape[0], rngs=rngs)
-        self.head.bias.value = head_bias
+        self.head.bias[...] = head_bias
         self.repeats = repeats
         self.lstm_size = lstm
 
@@ -63,7 +63,7 @@ class CNNLSTM(Surrogate):
     the spike logit and any other teacher output. Paper sizes: ``window=64, convs=(128, 100, 50),
     lstm=128, dense=(128, 100, 100, 100, 100)``; the defaults here are smaller for CPUs.
     Dropout is omitted (pure functions); the voltage head predicts the change from the previous
-    sample (``v_k = v_{k−1} + v_scale·head``), which starts the closed loop at rest.
+    sample (``v_k = v_{k−1} + v_scale·head``), so an untrained loop stays near its seed.
 
     Window row ``j`` holds ``[v_{j−1}, x_j]``: the voltage at the start of sample ``j`` and the input
     during it, so the prediction of ``v_k`` sees ``x_k``.
@@ -193,6 +193,7 @@ class CNNLSTM(Surrogate):
         v = jnp.asarray(v)
         if v.shape != (x.shape[0],):
             raise ValueError(f"v must have shape [T] = [{x.shape[0]}], got {v.shape}")
+        v = eqx.error_if(v, ~jnp.isfinite(v).all(), "v contains NaN or inf")
         dtype = float_dtype(x, v)
         buf = self._buffer(state, None, dtype)
         rows = jnp.concatenate([buf, jnp.concatenate([v[:, None], x], axis=1).astype(dtype)])
@@ -213,7 +214,7 @@ class CNNLSTM(Surrogate):
         self, params, inputs: Float[Array, "T n_inputs"], state=None
     ) -> tuple[Outputs, Float[Array, "W C"]]:
         """Closed-loop simulation: each predicted ``v`` enters the window of the next step."""
-        x = self.check(inputs)
+        x = self.check(inputs, params)
         dtype = float_dtype(x, params)
         buf0 = self._buffer(state, params, dtype)
         net = self.merge(params)

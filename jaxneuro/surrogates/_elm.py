@@ -28,14 +28,14 @@ class _ELMNet(nnx.Module):
         self, n_in, n_memory, hidden, act, tau_bounds, learn_tau, w_init, head_bias, *, rngs
     ):
         lo, hi = tau_bounds
-        self.w_syn = nnx.Param(jnp.full((n_in,), w_init))
+        self.w_syn = nnx.Param(jnp.full((n_in,), w_init, jnp.float32))
         if learn_tau:
             tau0 = jnp.logspace(math.log10(lo), math.log10(hi), n_memory)
             self.tau_raw = nnx.Param(_logit_in(tau0, lo, hi))
         self.mlp_in = nnx.Linear(n_in + n_memory, hidden, rngs=rngs)
         self.mlp_out = nnx.Linear(hidden, n_memory, rngs=rngs)
         self.readout = nnx.Linear(n_memory, head_bias.shape[0], rngs=rngs)
-        self.readout.bias.value = head_bias
+        self.readout.bias[...] = head_bias
         self.act = act
         self.learn_tau = learn_tau
         self.tau_bounds = tau_bounds
@@ -44,7 +44,7 @@ class _ELMNet(nnx.Module):
     def tau_m(self) -> Float[Array, " n_memory"]:
         lo, hi = self.tau_bounds
         if self.learn_tau:
-            return lo + (hi - lo) * jax.nn.sigmoid(self.tau_raw.value)
+            return lo + (hi - lo) * jax.nn.sigmoid(self.tau_raw[...])
         return jnp.logspace(math.log10(lo), math.log10(hi), self.n_memory)
 
     def delta_m(self, z, m_decayed):
@@ -149,7 +149,7 @@ class ELM(Surrogate):
     def apply(
         self, params, inputs: Float[Array, "T n_inputs"], state=None
     ) -> tuple[Outputs, dict[str, Array]]:
-        x = self.check(inputs)
+        x = self.check(inputs, params)
         dtype = float_dtype(x, params)
         state = self.init_state(params) if state is None else state
         if set(state) != {"s", "m"} or state["s"].shape != (self.spec.n_inputs,):
@@ -158,7 +158,7 @@ class ELM(Surrogate):
         dt = self.spec.dt
         k_s = math.exp(-dt / self.tau_s)
         k_m = jnp.exp(-dt / net.tau_m()).astype(dtype)
-        w_s = jax.nn.relu(net.w_syn.value).astype(dtype)
+        w_s = jax.nn.relu(net.w_syn[...]).astype(dtype)
 
         def step(carry, row):
             s, m = carry

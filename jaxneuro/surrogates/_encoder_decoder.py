@@ -41,7 +41,7 @@ class _EncDecNet(nnx.Module):
             for lv in range(n, 0, -1)
         )
         self.output = _causal_conv(channels[0] + n_in, head_bias.shape[0], k_out, 1, rngs)
-        self.output.bias.value = head_bias
+        self.output.bias[...] = head_bias
         self.act = act
 
     def __call__(self, x: Float[Array, "L n_in"]) -> Float[Array, "L n_heads"]:
@@ -166,7 +166,7 @@ class ConvEncoderDecoder(Surrogate):
     def apply(
         self, params, inputs: Float[Array, "T n_inputs"], state=None
     ) -> tuple[Outputs, dict[str, Array]]:
-        x = self.check(inputs)
+        x = self.check(inputs, params)
         dtype = float_dtype(x, params)
         state = self.init_state(params) if state is None else state
         history, phase = jnp.asarray(state["history"]), jnp.asarray(state["phase"])

@@ -15,7 +15,7 @@ from flax import nnx
 from jaxtyping import Array, Float
 
 from .._simulator import Channel
-from ._base import as_layers, float_dtype, get_activation, graphdef_of
+from ._base import as_layers, float_dtype, fresh_weights, get_activation, graphdef_of
 
 CIRCUIT_FEATURES = (
     Channel("S_EE", "1", "E→E coupling (integrated conductance per spike)"),
@@ -159,8 +159,7 @@ class MLP(eqx.Module):
 
     def init(self, key: Array | None = None) -> nnx.State:
         """Fresh network weights (``key`` defaults to ``jax.random.key(0)``)."""
-        key = jax.random.key(0) if key is None else key
-        return nnx.split(self.network(nnx.Rngs(params=key)))[1]
+        return fresh_weights(self, jax.random.key(0) if key is None else key)
 
     # --- coordinates -------------------------------------------------------------------------
     def _log_features(self, x):

@@ -21,7 +21,7 @@ class _TCNNet(nnx.Module):
             for a, b, k, d in zip(widths[:-1], widths[1:], kernel_sizes, dilations, strict=True)
         )
         self.head = nnx.Linear(channels[-1], head_bias.shape[0], rngs=rngs)
-        self.head.bias.value = head_bias
+        self.head.bias[...] = head_bias
         self.act = act
 
     def __call__(self, x: Float[Array, "L n_in"]) -> Float[Array, "T n_heads"]:
@@ -106,7 +106,7 @@ class TCN(Surrogate):
     def apply(
         self, params, inputs: Float[Array, "T n_inputs"], state=None
     ) -> tuple[Outputs, Float[Array, "history n_inputs"]]:
-        x = self.check(inputs)
+        x = self.check(inputs, params)
         dtype = float_dtype(x, params)
         history = self.init_state(params) if state is None else jnp.asarray(state)
         if history.shape != (self.receptive_field - 1, self.spec.n_inputs):
