@@ -1,0 +1,302 @@
+"""Surrogate families: the Simulator protocol, exact streaming, gradients, and trainability."""
+
+import collections
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxneuro import Channel, IOSpec
+from jaxneuro.models import LIF, HodgkinHuxley
+from jaxneuro.surrogates import CNNLSTM, ELM, MLP, TCN, ConvEncoderDecoder, Scaling
+
+HH_SPEC = HodgkinHuxley(dt=1.0, solver_dt=0.025).spec
+LIF_SPEC = LIF(dt=1.0).spec
+T = 39  # 13 chunks of 3 samples: every stride phase of the encoder–decoder
+
+# Tiny configurations: the protocol, not the capacity, is under test.
+FAMILIES = {
+    "tcn": lambda spec: TCN(spec, n_layers=2, channels=8, kernel_sizes=(7, 5), dilations=(1, 2)),
+    "elm": lambda spec: ELM(spec, n_memory=6, learn_tau_m=True),
+    "cnn-lstm": lambda spec: CNNLSTM(
+        spec, window=8, convs=(8, 8, 4), lstm=8, lstm_repeats=2, dense=(8, 8)
+    ),
+    "encoder-decoder": lambda spec: ConvEncoderDecoder(spec, levels=2, channels=8, kernel_size=4),
+}
+NAMES = sorted(FAMILIES)
+TOL = dict(rtol=1e-5, atol=1e-4)
+
+
+class Case(NamedTuple):
+    sur: Any
+    params: Any
+    x: Any
+    run: Any  # jitted apply, shared by the tests of one family (compiles once per shape)
+    traces: collections.Counter
+
+
+@functools.cache
+def case(name):
+    sur = FAMILIES[name](HH_SPEC)
+    traces = collections.Counter()
+
+    def apply(p, x, state=None):
+        traces[x.shape, state is None] += 1
+        return sur.apply(p, x, state)
+
+    x = (10.0 + 3.0 * np.random.default_rng(1).standard_normal((T, 1))).astype(np.float32)  # µA/cm²
+    return Case(sur, sur.init(jax.random.key(0)), x, jax.jit(apply), traces)
+
+
+def close(a, b, **tol):
+    for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(np.asarray(u), np.asarray(v), **(tol or TOL))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_outputs_and_spec(name):
+    sur, params, x, run, _ = case(name)
+    assert sur.spec == HH_SPEC and FAMILIES[name](LIF_SPEC).spec == LIF_SPEC
+    out, state = run(params, x)
+    assert set(out) == {"v", "spikes", "spike_logits"}
+    assert all(a.shape == (T,) for a in out.values())
+    assert ((out["spikes"] >= 0) & (out["spikes"] <= 1)).all()
+    logits = np.asarray(out["spike_logits"], np.float64)
+    np.testing.assert_allclose(out["spikes"], 1 / (1 + np.exp(-logits)), rtol=1e-5)
+    assert np.isfinite(out["v"]).all()
+    assert jax.tree.structure(state) == jax.tree.structure(sur.init_state(params))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_jit_equals_eager(name):
+    sur, params, x, run, _ = case(name)
+    close(sur.apply(params, x), run(params, x))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vmap_equals_loop(name):
+    sur, params, x, run, _ = case(name)
+    xs = np.stack([x, 0.5 * x, x[::-1]])
+    batched = jax.jit(jax.vmap(sur.apply, (None, 0)))(params, xs)
+    for i in range(3):
+        close(run(params, xs[i]), jax.tree.map(lambda a, i=i: a[i], batched))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_streamed_equals_whole(name):
+    sur, params, x, run, _ = case(name)
+    whole, final = run(params, x)
+    parts, state = [], None
+    for lo in range(0, T, 3):
+        out, state = run(params, x[lo : lo + 3], state)
+        parts.append(out)
+    close(whole, {k: np.concatenate([p[k] for p in parts]) for k in whole})
+    close(final, state)
+    one, _ = sur.apply(params, x[:1], state)  # a single sample continues the stream
+    assert one["v"].shape == (1,)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_inputs_raise(name):
+    sur, params, x, run, _ = case(name)
+    with pytest.raises(ValueError, match="channels"):
+        sur.apply(params, np.zeros((T, 2)))
+    with pytest.raises(ValueError, match="shape"):
+        sur.apply(params, np.zeros((2, T, 1)))
+    with pytest.raises(ValueError, match="zero samples"):
+        sur.apply(params, np.zeros((0, 1)))
+    with pytest.raises(ValueError, match="state"):
+        bad_state = jax.tree.map(lambda a: np.zeros((a.size + 1,), a.dtype), sur.init_state())
+        sur.apply(params, x, bad_state)
+    with pytest.raises(Exception, match="NaN or inf"):
+        run(params, np.where(np.arange(T)[:, None] == 3, np.nan, x))
+    bad = jax.tree.map(lambda a: np.full(a.shape, np.inf, np.float32), params)
+    with pytest.raises(Exception, match="NaN or inf"):
+        run(bad, x)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_second_call_does_not_recompile(name):
+    sur, params, x, run, traces = case(name)
+    run(params, x)
+    run(jax.tree.map(lambda a: np.asarray(a) * 1.01, params), x * 0.9)
+    run(sur.init(jax.random.key(5)), x[::-1])
+    assert traces[x.shape, True] == 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float64(name):
+    sur, params32, x, run, _ = case(name)
+    out32, _ = run(params32, x)
+    with jax.enable_x64(True):
+        params64 = jax.tree.map(lambda a: np.asarray(a, np.float64), params32)
+        out64, _ = jax.jit(sur.apply)(params64, np.asarray(x, np.float64))
+        assert out64["v"].dtype == jnp.float64
+    np.testing.assert_allclose(out32["v"], out64["v"], rtol=1e-4, atol=1e-3)
+
+
+def _targets(x):
+    t = np.arange(T)
+    v_target = -65.0 + 8.0 * np.sin(t / 5.0) + 0.5 * (x[:, 0] - 10.0)
+    return v_target.astype(np.float32), (np.sin(t / 5.0) > 0.9).astype(np.float32)
+
+
+def _loss(out, v_target, s_target):
+    mse = jnp.mean(((out["v"] - v_target) / 10.0) ** 2)
+    return mse + optax.sigmoid_binary_cross_entropy(out["spike_logits"], s_target).mean()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradients_finite_and_adam_reduces_loss(name):
+    """Finite gradients w.r.t. weights and inputs; a few Adam steps on a small synthetic target
+    reduce the loss (the CNN-LSTM trains with teacher forcing; its closed loop is checked too)."""
+    sur, params, x, _, _ = case(name)
+    v_target, s_target = _targets(x)
+    opt = optax.adam(1e-2)
+
+    def closed_loss(p, x):
+        return _loss(sur.apply(p, x)[0], v_target, s_target)
+
+    def train_loss(p, x):
+        if isinstance(sur, CNNLSTM):
+            return _loss(sur.apply_teacher_forced(p, x, v_target)[0], v_target, s_target)
+        return closed_loss(p, x)
+
+    @jax.jit
+    def step(p, o):
+        value, (g_p, g_x) = jax.value_and_grad(train_loss, argnums=(0, 1))(p, x)
+        updates, o = opt.update(g_p, o, p)
+        return optax.apply_updates(p, updates), o, value, (g_p, g_x)
+
+    grads = [step(params, opt.init(params))[3]]
+    if isinstance(sur, CNNLSTM):
+        grads.append(jax.jit(jax.grad(closed_loss, argnums=(0, 1)))(params, x))
+    for g_p, g_x in grads:
+        leaves = jax.tree.leaves(g_p)
+        leaves, g_x = [np.asarray(g) for g in leaves], np.asarray(g_x)
+        assert all(np.isfinite(g).all() for g in leaves) and np.isfinite(g_x).all()
+        assert all(np.abs(g).sum() > 0 for g in leaves) and np.abs(g_x).sum() > 0
+
+    p, o, losses = params, opt.init(params), []
+    for _ in range(16):
+        p, o, value, _ = step(p, o)
+        losses.append(float(value))
+    assert losses[-1] < 0.9 * losses[0], losses
+
+
+# --- family specifics --------------------------------------------------------------------------
+
+
+def test_tcn_receptive_field_and_lif_case():
+    sur, params, x, run, _ = case("tcn")
+    assert sur.receptive_field == 1 + 6 + 2 * 4
+    base, _ = run(params, x)
+    moved, _ = run(params, x + 5.0 * (np.arange(T)[:, None] == 10))
+    changed = np.nonzero(np.abs(np.asarray(moved["v"] - base["v"])) > 0)[0]
+    assert changed.min() == 10 and changed.max() == 10 + sur.receptive_field - 1
+    # one layer, one hidden unit: Beniaguev et al.'s integrate-and-fire case
+    one = TCN(LIF_SPEC, n_layers=1, channels=1, kernel_sizes=20, activation="tanh")
+    p1 = one.init()
+    assert one.n_params(p1) == 20 + 1 + 2 * 1 + 2  # kernel, bias, two heads
+    run1 = jax.jit(one.apply)
+    whole, _ = run1(p1, x)
+    _, s1 = run1(p1, x[:3])
+    close(whole["v"][3:6], run1(p1, x[3:6], s1)[0]["v"])
+    with pytest.raises(ValueError, match="kernel_sizes"):
+        TCN(HH_SPEC, n_layers=2, kernel_sizes=(3, 3, 3))
+
+
+def test_scaling_maps_units():
+    sur, params, x, run, _ = case("tcn")
+    a, _ = run(params, x)
+    shifted = sur.with_scaling(Scaling.for_spec(HH_SPEC, output_offset={"v": -55.0}))
+    b, _ = jax.jit(shifted.apply)(params, x)
+    np.testing.assert_allclose(b["v"] - a["v"], 10.0, rtol=1e-5)
+    scaled = sur.with_scaling(Scaling.for_spec(HH_SPEC, input_mean=[10.0], input_std=[2.0]))
+    c, _ = jax.jit(scaled.apply)(params, 2.0 * x + 10.0)
+    r = sur.receptive_field  # before that, the zero-input rest history differs in network units
+    np.testing.assert_allclose(c["v"][r:], a["v"][r:], rtol=1e-5)
+    fitted = Scaling.from_data(HH_SPEC, x[None], {"v": -65.0 + x[:, 0], "spikes": x[:, 0]})
+    assert fitted.outputs == ("v",)
+    np.testing.assert_allclose(fitted.input_mean[0], float(x.mean()), rtol=1e-5)
+    np.testing.assert_allclose(fitted.output_offset[0], float(x.mean()) - 65.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="input_std"):
+        Scaling.for_spec(HH_SPEC, input_std=[0.0])
+    two_inputs = IOSpec(
+        dt=1.0, inputs=(*HH_SPEC.inputs, Channel("g", "nS")), outputs=HH_SPEC.outputs
+    )
+    with pytest.raises(ValueError, match="spec"):
+        TCN(HH_SPEC, scaling=Scaling.for_spec(two_inputs))
+
+
+def test_cnn_lstm_closed_loop_matches_teacher_forcing_on_its_own_trace():
+    sur, params, x, run, _ = case("cnn-lstm")
+    closed, buf = run(params, x)
+    forced, buf2 = jax.jit(sur.apply_teacher_forced)(params, x, closed["v"])
+    close(closed, forced)
+    close(buf, buf2)
+    wins, _ = sur.windows(x, closed["v"])
+    assert wins.shape == (T, sur.window, 2)
+    close(jax.jit(sur.one_step)(params, wins[3:5]), jax.tree.map(lambda a: a[3:5], forced))
+    rest = sur.init_state()
+    assert rest.shape == (sur.window, 2) and (rest[:, 0] == sur.v_rest).all()
+    with pytest.raises(ValueError, match="'v'"):
+        CNNLSTM(IOSpec(dt=1.0, inputs=HH_SPEC.inputs, outputs=HH_SPEC.outputs[1:]))
+
+
+def test_encoder_decoder_is_causal_with_documented_latency():
+    sur, params, x, run, _ = case("encoder-decoder")
+    assert sur.latency == 0 and ConvEncoderDecoder(HH_SPEC, right_context=4).latency == 4
+    base, _ = run(params, x)
+    for k in (8, 9, 10, 11):  # every stride phase
+        moved, _ = run(params, x + 5.0 * (np.arange(T)[:, None] == k))
+        changed = np.nonzero(np.abs(np.asarray(moved["v"] - base["v"])) > 0)[0]
+        assert changed.min() == k and changed.max() <= k + sur.receptive_field
+
+
+def test_elm_memory_timescales():
+    frozen = ELM(LIF_SPEC, n_memory=4)
+    abstract = jax.eval_shape(frozen.init)
+    assert "tau_raw" not in abstract  # frozen, log-spaced τ_m (the released configuration)
+    tau = frozen.merge(abstract).tau_m()
+    np.testing.assert_allclose(tau, np.logspace(0, np.log10(150.0), 4), rtol=1e-5)
+    sur, params, *_ = case("elm")  # learnable τ_m, bounded by a scaled sigmoid
+    tau = sur.merge(params).tau_m()
+    assert (tau > 1.0).all() and (tau < 150.0).all()
+
+
+# --- MLP ----------------------------------------------------------------------------------------
+
+
+def test_mlp_shapes_grads_and_scaling():
+    mlp = MLP(hidden=(16, 16))
+    params = mlp.init(jax.random.key(0))
+    x = np.array([0.02, 0.03, 0.1, 0.1, 1.0, 1.5], np.float32)
+    xs = np.stack([x, 2 * x])
+    batch = jax.jit(jax.vmap(mlp.apply, (None, 0)))(params, xs)
+    assert mlp.statistic_names == ("rate_E", "rate_I", "cv_E", "cv_I", "chi")
+    assert set(batch) == set(mlp.statistic_names)
+    assert all(v.shape == (2,) for v in batch.values())
+    g_p, g_x = jax.jit(jax.grad(lambda p, x: mlp.apply(p, x)["rate_I"], argnums=(0, 1)))(params, x)
+    assert all(np.isfinite(g).all() for g in jax.tree.leaves(g_p)) and np.isfinite(g_x).all()
+    assert np.abs(g_x).sum() > 0
+    hess = jax.jit(jax.hessian(lambda x: mlp.apply(params, x)["rate_E"]))(x)
+    assert hess.shape == (6, 6) and np.isfinite(hess).all()
+    y = np.array([5.0, 20.0, 0.9, 1.1, 0.1], np.float32)
+    np.testing.assert_allclose(
+        mlp.untransform_statistics(mlp.transform_statistics(y)), y, rtol=1e-5
+    )
+    rng = np.random.default_rng(2)
+    xs = np.exp(rng.standard_normal((50, 6))).astype(np.float32)
+    ys = (10 * np.abs(rng.standard_normal((50, 5)))).astype(np.float32)
+    fitted = mlp.with_data_scaling(xs, ys)
+    np.testing.assert_allclose(fitted.transform_features(xs).mean(0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(fitted.transform_statistics(ys).std(0), 1.0, rtol=1e-4)
+    with pytest.raises(ValueError, match="shape"):
+        mlp.apply(params, np.ones(5))
+    with pytest.raises(Exception, match="positive"):
+        jax.jit(mlp.apply)(params, -x)
