@@ -26,6 +26,7 @@ from tqdm import tqdm
 from . import __version__, _io, stimuli
 from ._population import population
 from ._registry import available, create
+from .stimuli._checks import index as sample_index
 
 STIMULI = ("step", "ramp", "sine", "ou", "poisson")
 
@@ -223,7 +224,7 @@ def _cmd_simulate(args) -> int:
 
 
 def _n_samples(duration: float, dt: float) -> int:
-    t = round(duration / dt)
+    t = sample_index(duration, dt)  # rounded as the stimulus generators round it
     if t < 1:
         raise UsageError(f"--duration {duration:g} ms is shorter than one sample (dt={dt} ms)")
     return t
@@ -306,7 +307,7 @@ def make_inputs(spec, stimulus: dict, amplitudes: np.ndarray, key) -> np.ndarray
     """
     n, kind = len(amplitudes), stimulus["kind"]
     duration, dt = stimulus["duration_ms"], stimulus["dt_ms"]
-    t = round(duration / dt)
+    t = sample_index(duration, dt)
     x = np.zeros((n, t, spec.n_inputs), np.float32)
     keys = jax.random.split(key, n)
     if kind == "poisson":

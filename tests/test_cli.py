@@ -100,6 +100,14 @@ def test_current_stimuli(tmp_path, stimulus):
     assert np.isfinite(arrays["v"]).all()
 
 
+def test_duration_rounds_like_the_stimuli(tmp_path):
+    # 0.0625 ms / 0.025 ms = 2.5 samples: the CLI and jaxneuro.stimuli must agree on T (3).
+    args = ["simulate", "hh", "--n", "1", "--duration", "0.0625", "--out", str(tmp_path)]
+    assert cli.main(args + QUIET) == 0
+    arrays, manifest = _io.load_traces(tmp_path)
+    assert manifest["n_samples"] == 3 and arrays["v"].shape == (1, 3)
+
+
 @pytest.mark.slow  # jax.random.poisson compiles slowly
 def test_poisson_drives_synapses_and_seed_reproduces(tmp_path):
     def run(seed, name):
