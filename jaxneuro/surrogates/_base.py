@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -215,7 +216,7 @@ class Surrogate(Simulator):
     _spec: IOSpec = eqx.field(static=True)
     scaling: Scaling = eqx.field(static=True)
     spike_prior: float = eqx.field(static=True)
-    graphdef: nnx.GraphDef = eqx.field(static=True)
+    graphdef: nnx.GraphDef = eqx.field(static=True, repr=False)
 
     def _setup(self, spec: IOSpec, scaling: Scaling | None, spike_prior: float) -> None:
         """Set the shared fields; call first in a subclass ``__init__``."""
@@ -277,6 +278,27 @@ class Surrogate(Simulator):
 
     def n_params(self, params: nnx.State) -> int:
         return sum(int(np.prod(a.shape)) for a in jax.tree.leaves(params))
+
+    def config(self) -> dict[str, Any]:
+        """JSON-friendly constructor arguments: ``type(s).from_config(spec, s.config())`` rebuilds
+        ``s`` (for checkpoint manifests; the weights are saved separately)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name in ("_spec", "graphdef"):
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, Scaling):
+                value = {g.name: list(getattr(value, g.name)) for g in dataclasses.fields(value)}
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_config(cls, spec: IOSpec, config: Mapping[str, Any]) -> Surrogate:
+        """The surrogate that :meth:`config` describes, for the teacher spec ``spec``."""
+        kwargs = dict(config)
+        if isinstance(kwargs.get("scaling"), Mapping):
+            kwargs["scaling"] = Scaling(**{k: tuple(v) for k, v in kwargs["scaling"].items()})
+        return cls(spec, **{k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()})
 
     def with_scaling(self, scaling: Scaling) -> Surrogate:
         """A copy with other normalisation constants (weights are unaffected)."""

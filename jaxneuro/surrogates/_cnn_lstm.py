@@ -79,7 +79,8 @@ class CNNLSTM(Surrogate):
         convs: channels of the convolutions (ReLU, …, tanh on the last).
         kernels: their kernel sizes (paper: 1, 5, 1).
         lstm: LSTM size.
-        lstm_repeats: how often the flattened features are fed to the LSTM.
+        lstm_repeats: how often the flattened features are fed to the LSTM (from a zero state,
+            so with 1 the recurrent weights go unused).
         dense: dense widths (ReLU first, SELU after).
         v_rest: voltage that seeds the window at rest (mV).
         scaling, spike_prior: as for every :class:`Surrogate`.

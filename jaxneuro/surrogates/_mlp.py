@@ -100,7 +100,7 @@ class MLP(eqx.Module):
     feature_std: tuple[float, ...] = eqx.field(static=True)
     statistic_mean: tuple[float, ...] = eqx.field(static=True)
     statistic_std: tuple[float, ...] = eqx.field(static=True)
-    graphdef: nnx.GraphDef = eqx.field(static=True)
+    graphdef: nnx.GraphDef = eqx.field(static=True, repr=False)
 
     def __init__(
         self,

@@ -46,7 +46,7 @@ class TCN(Surrogate):
 
     Args:
         spec: the teacher's spec (copied: same ``dt`` and channels).
-        n_layers: number of convolutions.
+        n_layers: number of convolutions (default: the length of the per-layer arguments).
         channels: hidden channels, one int or one per layer.
         kernel_sizes: kernel length (samples), one int or one per layer.
         dilations: dilation, one int or one per layer.
@@ -64,7 +64,7 @@ class TCN(Surrogate):
         self,
         spec: IOSpec,
         *,
-        n_layers: int = 3,
+        n_layers: int | None = None,
         channels: int | Sequence[int] = 32,
         kernel_sizes: int | Sequence[int] = (31, 11, 11),
         dilations: int | Sequence[int] = 1,
@@ -73,6 +73,9 @@ class TCN(Surrogate):
         spike_prior: float = 0.01,
     ):
         self._setup(spec, scaling, spike_prior)
+        if n_layers is None:  # from the per-layer arguments, else 3
+            given = [len(v) for v in (channels, kernel_sizes, dilations) if not isinstance(v, int)]
+            n_layers = given[0] if given else 3
         if not (isinstance(n_layers, int) and n_layers >= 1):
             raise ValueError(f"n_layers must be a positive int, got {n_layers!r}")
         self.channels = as_layers("channels", channels, n_layers)
