@@ -154,6 +154,7 @@ def fit(
     y_train = {k: y_train[k] for k in targets}
     y_val = {k: y_val[k] for k in targets}
     burn_in = burn_in_of(surrogate) if config.burn_in is None else config.burn_in
+    burn_in = max(burn_in, surrogate.latency)
     length = burn_in + config.window
     if length > x_train.shape[1]:
         raise ValueError(
@@ -179,10 +180,13 @@ def fit(
     y_val = {k: jnp.asarray(v) for k, v in y_val.items()}
     n_train, n_time = x_train.shape[:2]
 
+    lag = surrogate.latency  # output k estimates teacher output k − lag
+
     def loss_fn(params, xs, ys):
         pred = jax.vmap(lambda x, y: forward(surrogate, params, x, y))(xs, ys)
         pred = {k: v[:, burn_in:] for k, v in pred.items()}
-        return config.loss(pred, {k: v[:, burn_in:] for k, v in ys.items()}, v_scale)
+        target = {k: v[:, burn_in - lag : v.shape[1] - lag] for k, v in ys.items()}
+        return config.loss(pred, target, v_scale)
 
     def sample(step, x, y):
         k_cell, k_start = jax.random.split(jax.random.fold_in(key, step + 1))

@@ -1,0 +1,167 @@
+"""Trained surrogates on disk: safetensors weights plus a JSON model card, loadable by name."""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jax
+
+from ._registry import create
+from ._simulator import Channel, IOSpec, Simulator
+from .training._checkpoint import CheckpointError, load_tree, save_tree
+
+FORMAT = "jaxneuro-surrogate/1"
+WEIGHTS, CARD = "weights.safetensors", "card.json"
+
+
+def _families() -> dict[str, type]:
+    from . import surrogates
+
+    return {
+        name: getattr(surrogates, name) for name in ("TCN", "CNNLSTM", "ConvEncoderDecoder", "ELM")
+    }
+
+
+def spec_to_json(spec: IOSpec) -> dict:
+    channel = lambda c: {"name": c.name, "unit": c.unit, "description": c.description}  # noqa: E731
+    return {
+        "dt": spec.dt,
+        "inputs": [channel(c) for c in spec.inputs],
+        "outputs": [channel(c) for c in spec.outputs],
+    }
+
+
+def spec_from_json(data: dict) -> IOSpec:
+    return IOSpec(
+        dt=float(data["dt"]),
+        inputs=tuple(Channel(**c) for c in data["inputs"]),
+        outputs=tuple(Channel(**c) for c in data["outputs"]),
+    )
+
+
+def save(
+    path: str | os.PathLike,
+    surrogate,
+    params,
+    *,
+    teacher: str,
+    teacher_kwargs: dict | None = None,
+    card: dict | None = None,
+) -> Path:
+    """Save a trained surrogate to the folder ``path``: ``weights.safetensors`` + ``card.json``.
+
+    Args:
+        surrogate: a :class:`~jaxneuro.surrogates.Surrogate`.
+        params: its trained weights.
+        teacher: registry name of the analytical model it imitates (``jaxneuro.available()``).
+        teacher_kwargs: constructor keywords of the teacher (e.g. ``{"dt": 1.0}``), JSON-able.
+        card: the rest of the model card (data, training, fidelity, speed …), JSON-able.
+
+    The teacher is rebuilt from its name and keywords and must have the surrogate's spec. Both
+    files are written atomically; the card is written last, so a folder with a card is complete.
+    """
+    teacher_kwargs = dict(teacher_kwargs or {})
+    rebuilt = create(teacher, **teacher_kwargs)
+    if rebuilt.spec != surrogate.spec:
+        raise ValueError(
+            f"teacher {teacher!r} {teacher_kwargs} has spec {rebuilt.spec.describe()}, but the "
+            f"surrogate has {surrogate.spec.describe()}"
+        )
+    family = type(surrogate).__name__
+    if family not in _families():
+        raise ValueError(f"cannot save a {family}; saveable families: {sorted(_families())}")
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    save_tree(path / WEIGHTS, params)
+    body = {
+        "format": FORMAT,
+        "family": family,
+        "config": surrogate.config(),
+        "spec": spec_to_json(surrogate.spec),
+        "teacher": {"name": teacher, "kwargs": teacher_kwargs},
+        "n_params": int(sum(a.size for a in jax.tree.leaves(params))),
+        **(card or {}),
+    }
+    tmp = path / (CARD + ".tmp")
+    tmp.write_text(json.dumps(body, indent=2, default=float))
+    os.replace(tmp, path / CARD)
+    return path
+
+
+def _resolve(name_or_path: str | os.PathLike) -> Path:
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    shipped = resources.files("jaxneuro") / "pretrained" / str(name_or_path)
+    if shipped.is_dir():
+        return Path(str(shipped))
+    available = ", ".join(pretrained()) or "none"
+    raise FileNotFoundError(
+        f"no saved surrogate at {name_or_path!r}: not a folder, nor a shipped name ({available})"
+    )
+
+
+def pretrained() -> list[str]:
+    """Names of the surrogates shipped with the package."""
+    root = resources.files("jaxneuro") / "pretrained"
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / CARD).is_file())
+
+
+def read_card(name_or_path: str | os.PathLike) -> dict[str, Any]:
+    """The model card of a saved or shipped surrogate (validated)."""
+    path = _resolve(name_or_path)
+    try:
+        card = json.loads((path / CARD).read_text())
+    except FileNotFoundError:
+        raise CheckpointError(
+            f"{path} has no {CARD}: not a saved surrogate, or incomplete"
+        ) from None
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path / CARD} is corrupt: {e}") from None
+    missing = {"format", "family", "config", "spec", "teacher"} - set(card)
+    if missing or card.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{path / CARD} is not a {FORMAT} model card (missing {sorted(missing)} or format "
+            f"{card.get('format')!r})"
+        )
+    card["path"] = str(path)
+    return card
+
+
+def load(name_or_path: str | os.PathLike) -> tuple[Simulator, Any]:
+    """``(surrogate, params)``: a ready :class:`~jaxneuro.Simulator` and its trained weights.
+
+    ``name_or_path`` is a shipped name (:func:`pretrained`) or a folder written by :func:`save`.
+    Corrupt, truncated or mismatched files raise :class:`~jaxneuro.training.CheckpointError`.
+    """
+    card = read_card(name_or_path)
+    family = _families().get(card["family"])
+    if family is None:
+        raise CheckpointError(f"unknown surrogate family {card['family']!r} in {card['path']}")
+    try:
+        surrogate = family.from_config(spec_from_json(card["spec"]), card["config"])
+    except (TypeError, ValueError, KeyError) as e:
+        raise CheckpointError(f"{card['path']}: the model card's config is invalid ({e})") from e
+    template = surrogate.init(jax.random.key(0))
+    params, _ = load_tree(Path(card["path"]) / WEIGHTS, template)
+    return surrogate, params
+
+
+def load_teacher(name_or_path: str | os.PathLike) -> tuple[Simulator, Any]:
+    """``(teacher, teacher_params)``: the analytical model a saved surrogate imitates.
+
+    It takes the same inputs and gives the same channels as the surrogate.
+    """
+    card = read_card(name_or_path)
+    teacher = create(card["teacher"]["name"], **card["teacher"].get("kwargs", {}))
+    if spec_to_json(teacher.spec) != card["spec"]:
+        raise CheckpointError(
+            f"{card['path']}: teacher {card['teacher']} no longer has the surrogate's spec"
+        )
+    return teacher, teacher.init()
