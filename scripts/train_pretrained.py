@@ -1,0 +1,223 @@
+"""Train, evaluate and save the surrogates shipped in ``jaxneuro/pretrained/``.
+
+Each recipe: generate a dataset from the teacher (resumable), fit the surrogate (resumable),
+evaluate it on held-out stimuli, and save weights + model card (with the fidelity report and the
+speed ratio) into the package. Re-running continues where a killed run stopped.
+
+    python scripts/train_pretrained.py lif-tcn [--work DIR] [--steps N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jax
+import numpy as np
+
+import jaxneuro as jn
+from jaxneuro.surrogates import CNNLSTM, TCN
+from jaxneuro.training import FitConfig, LossMix
+
+PACKAGE = Path(__file__).resolve().parents[1] / "jaxneuro" / "pretrained"
+
+
+@dataclass
+class Recipe:
+    teacher: str
+    teacher_kwargs: dict
+    sampler: object
+    n: int
+    build: object  # spec -> surrogate
+    config: FitConfig
+    eval_ms: float = 600.0
+    eval_burn_in_ms: float = 100.0  # history the surrogates need before their output counts
+    eval_n: int = 50
+    targets: dict = field(default_factory=dict)
+
+
+def _ou(mean, std, tau, duration):
+    return jn.data.OUCurrent(duration_ms=duration, dt=1.0, mean=mean, std=std, tau=tau)
+
+
+RECIPES = {
+    # LIF: one TCN layer (Beniaguev et al. 2021, Fig. 2). Target: spike AUC ≥ 0.995. Driven in
+    # the fluctuation-driven regime (mean below rheobase, R·I < V_th − E_L = 15 mV), as their
+    # I&F neuron under synaptic bombardment.
+    "lif-tcn": Recipe(
+        teacher="lif",
+        teacher_kwargs={"dt": 1.0, "solver_dt": 0.1},
+        sampler=_ou((0.6, 1.4), (0.3, 0.9), (2.0, 10.0), 2000.0),
+        n=256,
+        build=lambda spec: TCN(spec, n_layers=1, channels=32, kernel_sizes=64),
+        config=FitConfig(
+            steps=8000,
+            batch_size=32,
+            window=256,
+            learning_rate=1e-2,
+            eval_every=200,
+            patience=8,
+            loss=LossMix(spike_bce=4.0, v_mse=1.0),
+        ),
+        targets={"spikes.auc": (">=", 0.995)},
+    ),
+    # HH with Oláh et al.'s alpha-synapse Poisson inputs. Targets on held-out 500 ms runs:
+    # precision, recall ≥ 0.9 within ±3 ms; subthreshold (clipped) RMSE ≤ 1.5 mV.
+    "hh-tcn": Recipe(
+        teacher="hh-synaptic",
+        teacher_kwargs={},
+        sampler=jn.data.OlahSynaptic(duration_ms=2000.0),
+        n=512,
+        build=lambda spec: TCN(spec, n_layers=4, channels=48, kernel_sizes=(21, 11, 11, 11)),
+        config=FitConfig(
+            steps=8000,
+            batch_size=32,
+            window=256,
+            learning_rate=3e-3,
+            eval_every=250,
+            patience=12,
+            loss=LossMix(spike_bce=1.0, v_mse=1.0, v_clip_mv=-55.0),
+        ),
+        targets={
+            "spikes.precision_pooled": (">=", 0.9),
+            "spikes.recall_pooled": (">=", 0.9),
+            "voltage.rmse_clipped_mv": ("<=", 1.5),
+        },
+    ),
+    "hh-cnnlstm": Recipe(
+        teacher="hh-synaptic",
+        teacher_kwargs={},
+        sampler=jn.data.OlahSynaptic(duration_ms=2000.0),
+        n=512,
+        build=lambda spec: CNNLSTM(spec, window=32),
+        config=FitConfig(
+            steps=4000,
+            batch_size=32,
+            window=128,
+            learning_rate=1e-3,
+            eval_every=200,
+            patience=6,
+            loss=LossMix(spike_bce=1.0, v_mse=1.0),
+        ),
+        targets={
+            "spikes.precision_pooled": (">=", 0.9),
+            "spikes.recall_pooled": (">=", 0.9),
+            "voltage.rmse_clipped_mv": ("<=", 1.5),
+        },
+    ),
+}
+
+
+def _lookup(report: dict, dotted: str) -> float:
+    node = report
+    for part in dotted.split("."):
+        node = node[part]
+    return float(node)
+
+
+def _stimuli(recipe: Recipe, seed: int) -> np.ndarray:
+    keys = jax.random.split(jax.random.key(seed), recipe.eval_n)
+    return np.asarray(jax.vmap(recipe.sampler)(keys))[:, : round(recipe.eval_ms)]
+
+
+THRESHOLDS = np.arange(0.1, 0.8, 0.05)
+
+
+def calibrate_threshold(result, teacher, stimuli, recipe, candidates=THRESHOLDS):
+    """The spike-probability threshold with the best pooled F1 (±3 ms) on validation stimuli."""
+    run = jax.jit(jax.vmap(lambda p, x: result.surrogate.apply(p, x)[0], (None, 0)))
+    prob = np.asarray(run(result.params, stimuli)["spikes"], dtype=np.float64)
+    truth = jax.jit(jax.vmap(lambda x: teacher.apply(teacher.init(), x)[0]["spikes"]))
+    true = np.asarray(truth(stimuli), dtype=np.float64)
+    skip = round(recipe.eval_burn_in_ms / teacher.spec.dt)
+    prob, true = prob[:, skip:], true[:, skip:]
+    if true.sum() == 0:
+        return 0.5
+    scores = []
+    for thr in candidates:
+        pred = jn.metrics.decode_spikes(prob, thr, round(2.0 / teacher.spec.dt), mode="peak")
+        summary = jn.metrics.summarise_batch(
+            spikes_pred=pred, spikes_true=true, dt=teacher.spec.dt, window_ms=3.0
+        )
+        scores.append(np.nan_to_num(summary["f1_pooled"]))
+    return float(candidates[int(np.argmax(scores))])
+
+
+def run(name: str, work: Path, steps: int | None = None) -> dict:
+    recipe = RECIPES[name]
+    teacher = jn.create(recipe.teacher, **recipe.teacher_kwargs)
+    work.mkdir(parents=True, exist_ok=True)
+    dataset = jn.data.generate(teacher, recipe.sampler, recipe.n, work / "data.zarr", seed=0)
+    config = (
+        recipe.config
+        if steps is None
+        else FitConfig(
+            **{
+                **{k: getattr(recipe.config, k) for k in recipe.config.__dataclass_fields__},
+                "steps": steps,
+            }
+        )
+    )
+    t0 = time.perf_counter()
+    result = jn.fit(recipe.build(teacher.spec), dataset, config, checkpoint_dir=work / "fit")
+    fit_s = time.perf_counter() - t0
+    # Spike-decoding threshold: chosen for the best F1 on validation stimuli (seed 2), then
+    # reported on held-out test stimuli (seed 1). eval_ms long, of which the last
+    # eval_ms − eval_burn_in_ms (500 ms) are scored.
+    threshold = calibrate_threshold(result, teacher, _stimuli(recipe, seed=2), recipe)
+    report = jn.evaluate(
+        result.surrogate,
+        teacher,
+        _stimuli(recipe, seed=1),
+        params=result.params,
+        out=work / "evaluation",
+        window_ms=3.0,
+        burn_in_ms=recipe.eval_burn_in_ms,
+        spike_threshold=threshold,
+    )
+    met = {}
+    for key, (op, bound) in recipe.targets.items():
+        value = _lookup(report, key)
+        met[key] = {
+            "value": value,
+            "target": f"{op} {bound}",
+            "met": value >= bound if op == ">=" else value <= bound,
+        }
+    card = {
+        "data": {"n": recipe.n, "sampler": recipe.sampler.describe(), "seed": 0},
+        "training": {
+            "config": config.describe(),
+            "best_step": result.best_step,
+            "history": result.history,
+            "wall_s": fit_s,
+        },
+        "fidelity": report,
+        "spike_threshold": threshold,
+        "targets": met,
+    }
+    jn.save(
+        PACKAGE / name,
+        result.surrogate,
+        result.params,
+        teacher=recipe.teacher,
+        teacher_kwargs=recipe.teacher_kwargs,
+        card=card,
+    )
+    print(json.dumps(met, indent=1))
+    return met
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", choices=sorted(RECIPES))
+    parser.add_argument("--work", type=Path, default=Path("out/pretrained"))
+    parser.add_argument("--steps", type=int, default=None, help="override the step budget")
+    args = parser.parse_args()
+    run(args.name, args.work / args.name, args.steps)
+
+
+if __name__ == "__main__":
+    main()
