@@ -12,7 +12,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from jaxneuro.models import LIF, HodgkinHuxley, Izhikevich
-from jaxneuro.solvers import ExponentialEuler, ExponentialMidpoint
+from jaxneuro.solvers import ExplicitTrapezoid, ExponentialEuler, ExponentialMidpoint
 
 # --------------------------------------------------------------------------- HH reference
 
@@ -104,8 +104,13 @@ def _hh_errors(solver, reference):
 
 @pytest.mark.parametrize(
     ("solver", "order"),
-    [(ExponentialEuler(), 1), (ExponentialMidpoint(), 2), (diffrax.Heun(), 2)],
-    ids=["exp-euler", "exp-midpoint", "heun"],
+    [
+        (ExponentialEuler(), 1),
+        (ExponentialMidpoint(), 2),
+        (diffrax.Heun(), 2),
+        (ExplicitTrapezoid(), 2),
+    ],
+    ids=["exp-euler", "exp-midpoint", "heun", "explicit-trapezoid"],
 )
 def test_convergence_order_on_hh(solver, order, hh_subthreshold_reference):
     # Measured max |Δv| (mV) at h = 0.05 … 0.003125 ms: exp-Euler 0.192 → 0.0121 (slope 1.00),
@@ -252,3 +257,13 @@ def test_stock_solvers_run_hh_and_agree_with_reference(solver, tolerance_mv, hh_
     v = _hh_v(solver, None, 10.0, 30.0, 0.025)
     err = np.max(np.abs(v - hh_spiking_reference))
     assert err <= tolerance_mv, err
+
+
+def test_explicit_trapezoid_is_diffrax_heun():
+    """Our lean Heun step computes what diffrax.Heun computes (the HH default, 1.8x cheaper)."""
+    with jax.enable_x64(True):
+        x = np.full((2000, 1), 10.0)
+        ours, _ = HodgkinHuxley(solver=ExplicitTrapezoid()).apply(HodgkinHuxley().init(), x)
+        theirs, _ = HodgkinHuxley(solver=diffrax.Heun()).apply(HodgkinHuxley().init(), x)
+    np.testing.assert_allclose(np.asarray(ours["v"]), np.asarray(theirs["v"]), rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(np.asarray(ours["spikes"]), np.asarray(theirs["spikes"]))

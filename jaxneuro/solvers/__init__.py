@@ -1,5 +1,6 @@
 """Diffrax solvers and terms of our own: exponential integrators and threshold-reset steps."""
 
+from ._exponential import ExplicitTrapezoid as ExplicitTrapezoid
 from ._exponential import ExponentialEuler as ExponentialEuler
 from ._exponential import ExponentialMidpoint as ExponentialMidpoint
 from ._sequential_euler import SequentialEuler as SequentialEuler
