@@ -70,7 +70,7 @@ RECIPES = {
         teacher="hh-synaptic",
         teacher_kwargs={},
         sampler=jn.data.OlahSynaptic(duration_ms=2000.0),
-        n=512,
+        n=2048,
         build=lambda spec: TCN(spec, n_layers=4, channels=48, kernel_sizes=(21, 11, 11, 11)),
         config=FitConfig(
             steps=8000,
@@ -79,6 +79,7 @@ RECIPES = {
             learning_rate=3e-3,
             eval_every=250,
             patience=12,
+            weight_decay=1e-3,
             loss=LossMix(spike_bce=1.0, v_mse=1.0, v_clip_mv=-55.0),
         ),
         targets={
