@@ -1,0 +1,112 @@
+"""Variants of ``PointNeuron.apply`` for profiling where the diffrax path spends its time.
+
+Benchmark-only copies of jaxneuro's sample loop (``jaxneuro/models/_point_neuron.py``) with one
+change each, so ``population.py --diagnose`` can attribute the gap to the hand-written scan:
+
+* ``scan``: how the time loop is built. ``"checkpointed"`` is what jaxneuro does above
+  ``CHECKPOINT_ABOVE`` samples (``equinox.internal.scan(kind="checkpointed")``); ``"lax"`` is a
+  plain ``lax.scan``; ``"nested"`` is an outer ``lax.scan`` over √T blocks, each a
+  ``jax.checkpoint``-ed inner ``lax.scan`` (plain scan forward, O(√T) memory backward).
+* ``checks``: ``"arrays"`` threads ``eqx.error_if`` through the ``[T, C]`` input and ``[T]``
+  voltage arrays, as jaxneuro does; ``"state"`` attaches the same checks to the small state
+  pytree instead.
+
+Everything else calls the model's own methods, so the per-step arithmetic is jaxneuro's.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import diffrax
+import equinox as eqx
+import equinox.internal as eqxi
+import jax
+import jax.numpy as jnp
+from diffrax._local_interpolation import LocalLinearInterpolation
+
+
+def make_apply(model, scan: str = "checkpointed", checks: str = "arrays"):
+    from jaxneuro._simulator import check_inputs
+    from jaxneuro.models import _point_neuron as pn
+    from jaxneuro.models import _synapses as syn
+
+    self = model
+
+    def apply(params, inputs, state=None):
+        x = check_inputs(self.spec, inputs)
+        dtype = jnp.result_type(x.dtype, *jax.tree.leaves(params))
+        x, params = x.astype(dtype), pn._as_float_tree(params, dtype)
+        bad_x = ~jnp.isfinite(x).all()
+        bad_p = ~jnp.all(jnp.stack([jnp.isfinite(a).all() for a in jax.tree.leaves(params)]))
+        y0 = self.init_state(params) if state is None else pn._as_float_tree(state, dtype)
+        if checks == "arrays":
+            x = eqx.error_if(x, bad_x, "inputs contain NaN or inf")
+            x = eqx.error_if(x, bad_p, "parameters contain NaN or inf")
+        else:
+            y0 = eqx.error_if(y0, bad_x | bad_p, "inputs or parameters contain NaN or inf")
+        advance = self._adaptive_sample if self.adaptive else self._fixed_sample
+
+        def sample(y, row):
+            y = dict(y, syn=syn.receive(self.synapses, y["syn"], params["synapses"], row[1:]))
+            y, n_spikes = advance(y, (params, row[0]))
+            return y, (y["v"], n_spikes)
+
+        n = x.shape[0]
+        if scan == "nested" and n > pn.CHECKPOINT_ABOVE:
+            block = max(2, math.isqrt(n))
+            n_blocks, rest = divmod(n, block)
+            head = x[: n_blocks * block].reshape(n_blocks, block, *x.shape[1:])
+
+            @jax.checkpoint
+            def run_block(y, xs):
+                return jax.lax.scan(sample, y, xs)
+
+            y1, (v, spikes) = jax.lax.scan(run_block, y0, head)
+            v, spikes = v.reshape(-1), spikes.reshape(-1)
+            if rest:
+                y1, (v2, s2) = jax.lax.scan(sample, y1, x[n_blocks * block :])
+                v, spikes = jnp.concatenate([v, v2]), jnp.concatenate([spikes, s2])
+        elif scan in ("lax", "nested"):
+            y1, (v, spikes) = jax.lax.scan(sample, y0, x)
+        else:
+            kind = "checkpointed" if n > pn.CHECKPOINT_ABOVE else "lax"
+            ck = max(2, math.isqrt(n)) if kind == "checkpointed" else None
+            y1, (v, spikes) = eqxi.scan(sample, y0, x, kind=kind, checkpoints=ck)
+        diverged = ~(jnp.isfinite(v) & (jnp.abs(v) < pn.DIVERGENCE_MV)).all()
+        msg = "the solver diverged (non-finite v or |v| > 1e4 mV)"
+        if checks == "arrays":
+            v = eqx.error_if(v, diverged, msg)
+        else:
+            y1 = eqx.error_if(y1, diverged, msg)
+        return {"v": v, "spikes": spikes}, y1
+
+    return apply
+
+
+class StraightLineHeun(diffrax.AbstractSolver):
+    """Heun's method (explicit trapezoidal RK2) as straight-line code: two vector-field
+    evaluations, no stage loop. ``diffrax.Heun`` runs its stages in an
+    ``equinox.internal.while_loop`` (``scan_kind``), which XLA cannot fuse across; this is the
+    same arithmetic as one fused step, as ``ExponentialEuler`` already is."""
+
+    term_structure: ClassVar = diffrax.AbstractTerm
+    interpolation_cls: ClassVar = LocalLinearInterpolation
+
+    def order(self, terms):
+        return 2
+
+    def init(self, terms, t0, t1, y0, args):
+        return None
+
+    def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
+        control = terms.contr(t0, t1)
+        k1 = terms.vf_prod(t0, y0, args, control)
+        y_pred = jax.tree.map(lambda y, k: y + k, y0, k1)
+        k2 = terms.vf_prod(t1, y_pred, args, control)
+        y1 = jax.tree.map(lambda y, a, b: y + 0.5 * a + 0.5 * b, y0, k1, k2)
+        return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
+
+    def func(self, terms, t0, y0, args):
+        return terms.vf(t0, y0, args)
