@@ -215,3 +215,270 @@ def test_entry_point(tmp_path):
     )
     assert bad.returncode == 2
     assert "argument --n: must be positive, got -3" in bad.stderr
+
+
+# --- generate, fit, evaluate -------------------------------------------------------------------
+
+OU = ["--mean", "1", "2.5", "--std", "0.5", "1.5", "--tau", "5"]
+GENERATE = ["generate", "lif", "--dt", "1", "--sampler", "ou", "--n", "12", "--duration", "150"]
+GENERATE += ["--chunk-size", "6", *OU, *QUIET]
+FIT = ["fit", "tcn", "--steps", "20", "--eval-every", "10", "--window", "32", "--batch-size", "4"]
+FIT += ["--lr", "0.01", "--layers", "2", "--channels", "4", "--kernel", "8", "4", *QUIET]
+
+
+def _fit_config(**overrides):
+    from jaxneuro.training import FitConfig
+
+    kw = dict(steps=20, eval_every=10, window=32, batch_size=4, learning_rate=0.01)
+    return FitConfig(**{**kw, **overrides})
+
+
+@pytest.fixture(scope="module")
+def lif_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "lif.zarr"
+    assert cli.main([*GENERATE, "--out", str(path)]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def lif_fit(lif_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fit") / "run"
+    assert cli.main([*FIT, "--data", str(lif_data), "--out", str(out)]) == 0
+    return out
+
+
+def test_generate_equals_library_call(lif_data, tmp_path, capsys):
+    ds = jaxneuro.data.open_dataset(lif_data)
+    assert ds.n == 12 and ds.complete and ds.spec.dt == 1.0
+    assert ds.manifest["teacher"]["repr"] == "LIF(dt=1.0)"
+    sampler = jaxneuro.data.OUCurrent(
+        duration_ms=150.0, dt=1.0, mean=(1.0, 2.5), std=(0.5, 1.5), tau=5.0
+    )
+    assert ds.manifest["sampler"] == json.loads(json.dumps(sampler.describe()))
+    lif = jaxneuro.create("lif", dt=1.0)
+    direct = jaxneuro.data.generate(lif, sampler, 12, tmp_path / "d", chunk_size=6, progress=False)
+    a, b = ds.batch(np.arange(12)), direct.batch(np.arange(12))
+    np.testing.assert_array_equal(a.inputs, b.inputs)
+    np.testing.assert_array_equal(a.outputs["v"], b.outputs["v"])
+    assert a.outputs["spikes"].sum() > 0
+
+    # The same command again finds the dataset complete; other arguments are refused by name.
+    capsys.readouterr()
+    assert cli.main([*GENERATE, "--out", str(lif_data)]) == 0
+    assert "generated 12 x lif" in capsys.readouterr().out
+    assert cli.main([*GENERATE, "--seed", "3", "--out", str(lif_data)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jaxneuro: error: ") and "seed" in err and err.count("\n") == 1
+    assert jaxneuro.data.open_dataset(lif_data).manifest["seed"] == 0  # left as it was
+
+
+def test_generate_resumes_an_interrupted_run(lif_data, tmp_path, monkeypatch, capsys):
+    from jaxneuro.data import _generate
+
+    real, calls = _generate._write_rows, []
+
+    def killed_in_chunk_1(*args):
+        calls.append(1)
+        if len(calls) > 3:  # chunk 0 (inputs, v, spikes) is written, chunk 1 is not
+            raise KeyboardInterrupt
+        real(*args)
+
+    monkeypatch.setattr(_generate, "_write_rows", killed_in_chunk_1)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main([*GENERATE, "--out", str(tmp_path / "d")])
+    monkeypatch.setattr(_generate, "_write_rows", real)
+    capsys.readouterr()
+    assert cli.main([*GENERATE, "--out", str(tmp_path / "d")]) == 0
+    assert "6 of 12 were already written" in capsys.readouterr().out
+    a = jaxneuro.data.open_dataset(tmp_path / "d").batch(np.arange(12))
+    b = jaxneuro.data.open_dataset(lif_data).batch(np.arange(12))
+    np.testing.assert_array_equal(a.outputs["v"], b.outputs["v"])
+
+
+def _sampler(argv, model="hh-synaptic"):
+    args = cli._parser().parse_args(["generate", model, "--out", "x", *argv])
+    return cli._make_sampler(args, jaxneuro.create(model).spec, 100.0)
+
+
+def test_generate_samplers_follow_the_teacher():
+    olah = _sampler([])  # the default for a model with inputs i_ext, exc, inh
+    assert isinstance(olah, jaxneuro.data.OlahSynaptic) and olah.current is None
+    assert olah.dt == 1.0 and olah.n_samples == 100
+    with_current = _sampler(["--std", "2", "--exc-rate", "40"])
+    assert with_current.exc_rate == 40.0
+    assert with_current.current.mean == (0.0, 0.0) and with_current.current.std == (2.0, 2.0)
+    ou = _sampler([], model="lif")  # an OU current in nA, around the simulate default of 2 nA
+    assert isinstance(ou, jaxneuro.data.OUCurrent) and ou.mean == (0.5, 1.5) and ou.dt == 0.1
+    synaptic = _sampler(["--sampler", "ou", "--mean", "3"])
+    assert synaptic.n_inputs == 3 and synaptic.mean == (3.0, 3.0)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["lif", "--sampler", "olah"], "--sampler olah drives the inputs i_ext, exc, inh"),
+        (["lif", "--s-max", "2"], "--s-max apply to --sampler olah only"),
+        (["lif", "--mean", "1", "2", "3"], "--mean takes one value or a LO HI range"),
+        (["lif", "--std", "-1"], "std must be >= 0"),
+        (["lif", "--tau", "5", "1"], "tau must be a finite number or a (low, high) pair"),
+        (["lif", "--n", "0"], "argument --n: must be positive, got 0"),
+        (["lif", "--seed", "-1"], "argument --seed: must be >= 0"),
+        (["lif", "--duration", "0.01"], "--duration 0.01 ms is shorter than one sample"),
+        (["lif", "--sampler", "pink"], "argument --sampler: invalid choice: 'pink'"),
+        (["no-such-model"], "unknown simulator 'no-such-model'"),
+    ],
+)
+def test_generate_bad_arguments(args, message, tmp_path, capsys):
+    assert cli.main(["generate", *args, "--out", str(tmp_path / "d"), *QUIET]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "d").exists()
+
+
+def test_generate_needs_out(capsys):
+    assert cli.main(["generate", "lif"]) == 2
+    assert "the following arguments are required: --out" in capsys.readouterr().err
+
+
+def test_fit_saves_the_library_fit_with_a_card(lif_data, lif_fit, capsys):
+    card = json.loads((lif_fit / "surrogate" / "card.json").read_text())
+    assert card["family"] == "TCN" and card["teacher"] == {"name": "lif", "kwargs": {"dt": 1.0}}
+    assert card["data"]["sampler"]["class"] == "OUCurrent" and card["data"]["n"] == 12
+    assert card["training"]["config"]["steps"] == 20 and len(card["training"]["history"]) == 3
+    record = json.loads((lif_fit / "fit.json").read_text())
+    assert record["settings"]["options"] == {"n_layers": 2, "channels": 4, "kernel_sizes": [8, 4]}
+    assert record["result"]["steps_done"] == 20
+    surrogate, params = jaxneuro.load(lif_fit / "surrogate")
+    teacher, _ = jaxneuro.load_teacher(lif_fit / "surrogate")
+    assert repr(teacher) == "LIF(dt=1.0)" and surrogate.kernel_sizes == (8, 4)
+
+    from jaxneuro.surrogates import TCN
+
+    tcn = TCN(teacher.spec, n_layers=2, channels=4, kernel_sizes=(8, 4))
+    direct = jaxneuro.fit(tcn, lif_data, _fit_config(), progress=False)
+    assert direct.surrogate.scaling == surrogate.scaling
+    for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(direct.params), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_resumes_after_an_interruption(lif_data, lif_fit, tmp_path, monkeypatch, capsys):
+    from jaxneuro.training import _fit
+
+    real, calls = _fit.save_tree, []
+
+    def killed_after_first_checkpoint(*args, **kwargs):
+        real(*args, **kwargs)
+        calls.append(1)
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    argv = [*FIT, "--data", str(lif_data), "--out", str(out)]
+    monkeypatch.setattr(_fit, "save_tree", killed_after_first_checkpoint)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(argv)
+    assert len(calls) == 1 and not (out / "surrogate").exists()
+    monkeypatch.setattr(_fit, "save_tree", real)
+    capsys.readouterr()
+    assert cli.main(argv) == 0
+    assert "resuming the fit" in capsys.readouterr().out and "from step 10"
+    resumed, _ = _io_tree(out)
+    uninterrupted, _ = _io_tree(lif_fit)
+    for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(uninterrupted), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    # Done: the same command finishes at once; other settings in the same folder are refused.
+    assert cli.main(argv) == 0
+    assert "20/20 steps" in capsys.readouterr().out
+    assert cli.main([*argv, "--steps", "30"]) == 2
+    err = capsys.readouterr().err
+    assert "config.steps: 20 there, 30 now" in err and err.count("\n") == 1
+
+
+def _io_tree(out):
+    surrogate, params = jaxneuro.load(out / "surrogate")
+    return params, surrogate
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--memory", "4"], "--memory does not apply to tcn (only to elm)"),
+        (["--channels", "4", "4", "4"], "channels"),  # three widths for two layers
+        (["--teacher-kwargs", "{bad"], "--teacher-kwargs is not JSON"),
+        (["--teacher", "hh"], "is not 'hh' with {} or {\"dt\": 1.0}; pass --teacher NAME"),
+        (["--window", "500"], "exceed the dataset's 150"),
+        (["--lr", "0"], "argument --lr: must be positive"),
+    ],
+)
+def test_fit_bad_arguments(args, message, lif_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main([*FIT, "--data", str(lif_data), "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    if not message.startswith("argument"):  # library errors: one line
+        assert err.startswith("jaxneuro: error: ") and err.count("\n") == 1
+    assert not (out / "fit.json").exists()
+
+
+def test_fit_bad_places(lif_data, tmp_path, capsys):
+    assert cli.main([*FIT, "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o")]) == 2
+    assert "jaxneuro: error: no dataset at" in capsys.readouterr().err
+    assert cli.main(["fit", "mlp", "--data", str(lif_data), "--out", str(tmp_path / "o")]) == 2
+    assert "argument FAMILY: invalid choice: 'mlp'" in capsys.readouterr().err
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    assert cli.main([*FIT, "--data", str(lif_data), "--out", str(tmp_path / "busy")]) == 2
+    assert "is not empty and holds no jaxneuro fit" in capsys.readouterr().err
+
+
+def test_evaluate_held_out_stimuli_from_the_training_sampler(lif_fit, tmp_path, capsys):
+    out = tmp_path / "ev"
+    argv = ["evaluate", str(lif_fit / "surrogate"), "--n", "3", "--duration", "60"]
+    assert cli.main([*argv, "--burn-in", "20", "--gradient-cells", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    for label in ("voltage RMSE", "precision / recall / F1 (+-3 ms)", "speed-up, run only"):
+        assert label in text
+    assert "the training data's sampler" in text
+    report = json.loads((out / "report.json").read_text())
+    assert report["n_cells"] == 3 and report["duration_ms"] == 60.0
+    stim = report["stimuli"]
+    assert stim["seed"] == 1 and stim["sampler"]["mean"] == [1.0, 2.5]
+    assert stim["sampler"]["duration_ms"] == 80.0  # burn-in + scored
+    for figure in ("traces.png", "raster.png"):
+        assert (out / figure).stat().st_size > 1000
+
+    # The same numbers as the library call on the same stimuli.
+    surrogate, params = jaxneuro.load(lif_fit / "surrogate")
+    teacher, teacher_params = jaxneuro.load_teacher(lif_fit / "surrogate")
+    sampler = jaxneuro.data.OUCurrent(
+        duration_ms=80.0, dt=1.0, mean=(1.0, 2.5), std=(0.5, 1.5), tau=5.0
+    )
+    x = jax.vmap(sampler)(jax.random.split(jax.random.key(1), 3))
+    direct = jaxneuro.evaluate(
+        surrogate, teacher, x, params=params, burn_in_ms=20.0, gradient_cells=1
+    )
+    assert report["voltage"] == pytest.approx(direct["voltage"], rel=1e-6)
+
+
+def test_evaluate_default_sampler_and_errors(tmp_path, capsys):
+    from jaxneuro.surrogates import TCN
+
+    teacher = jaxneuro.create("lif", dt=1.0)
+    tcn = TCN(teacher.spec, n_layers=1, channels=2, kernel_sizes=4)
+    saved = jaxneuro.save(
+        tmp_path / "bare", tcn, tcn.init(), teacher="lif", teacher_kwargs={"dt": 1.0}
+    )
+    out = tmp_path / "ev"
+    argv = ["evaluate", str(saved), "--n", "2", "--duration", "40", "--burn-in", "0"]
+    assert cli.main([*argv, "--gradient-cells", "1", "--out", str(out)]) == 0
+    assert "the teacher's default sampler" in capsys.readouterr().out
+    stim = json.loads((out / "report.json").read_text())["stimuli"]
+    assert stim["sampler"]["class"] == "OUCurrent" and stim["sampler"]["mean"] == [0.5, 1.5]
+
+    assert cli.main(["evaluate", "no-such-surrogate", "--out", str(tmp_path / "x")]) == 2
+    assert "jaxneuro: error: no saved surrogate at 'no-such-surrogate'" in capsys.readouterr().err
+    assert cli.main(["evaluate", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    assert "has no card.json" in capsys.readouterr().err
+    assert cli.main(["evaluate", str(saved), "--n", "0", "--out", str(tmp_path / "x")]) == 2
+    assert "argument --n: must be positive" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
