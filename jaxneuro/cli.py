@@ -562,6 +562,12 @@ def _add_generate(commands) -> None:
     gen.add_argument(
         "--dt", type=_positive(float), default=None, help="sample interval (ms; default: model's)"
     )
+    gen.add_argument(
+        "--solver-dt",
+        type=_positive(float),
+        default=None,
+        help="internal step (ms) of the model's solver; must divide --dt (default: model's)",
+    )
     gen.add_argument("--seed", type=_nonnegative_int, default=0, help="seed of stimuli and splits")
     gen.add_argument(
         "--chunk-size", type=_positive(int), default=64, help="simulations per batch and chunk"
@@ -589,8 +595,10 @@ def _add_generate(commands) -> None:
     )
 
 
-def _build(name: str, dt: float | None):
+def _build(name: str, dt: float | None, solver_dt: float | None = None):
     kwargs = {} if dt is None else {"dt": dt}
+    if solver_dt is not None:
+        kwargs["solver_dt"] = solver_dt
     try:
         return create(name, **kwargs), kwargs
     except TypeError as e:  # a factory that fixes dt itself
@@ -600,7 +608,7 @@ def _build(name: str, dt: float | None):
 def _cmd_generate(args) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder")
-    teacher, kwargs = _build(args.teacher, args.dt)
+    teacher, kwargs = _build(args.teacher, args.dt, args.solver_dt)
     spec = teacher.spec
     t = _n_samples(args.duration, spec.dt)
     sampler = _make_sampler(args, spec, t * spec.dt)
@@ -784,8 +792,11 @@ def _dataset_teacher(args, dataset) -> tuple[str, dict]:
         if not isinstance(kwargs, dict):
             raise UsageError(f"--teacher-kwargs must be a JSON object, got {args.teacher_kwargs}")
         candidates = [kwargs]
-    else:
+    else:  # what `jaxneuro generate` passes: nothing, --dt, --dt and --solver-dt
         candidates = [{}, {"dt": dataset.spec.dt}]
+        found = re.search(r"\bsolver_dt=([0-9.eE+-]+)", recorded.get("repr", ""))
+        if found:
+            candidates.append({"dt": dataset.spec.dt, "solver_dt": float(found.group(1))})
     if args.teacher is not None:
         create(args.teacher)  # unknown names raise their own error
         names = [args.teacher]
@@ -906,6 +917,10 @@ def _cmd_fit(args) -> int:
             "command": manifest["command"],
         },
     }
+    threshold = calibrate_threshold(result.surrogate, result.params, dataset)
+    if threshold is not None:
+        card["spike_threshold"] = threshold["threshold"]
+        card["spike_threshold_calibration"] = threshold
     saved = save(
         out / "surrogate",
         result.surrogate,
@@ -939,7 +954,53 @@ def _cmd_fit(args) -> int:
         f"validation loss {history[0]['val_loss']:.4g} untrained -> {best['val_loss']:.4g} at "
         f"step {result.best_step}; wrote {saved} and {record}"
     )
+    if threshold is not None:
+        print(
+            f"spike threshold {threshold['threshold']:.2f}: the best pooled F1 "
+            f"({threshold['f1_pooled']:.3g}, +-{threshold['window_ms']:g} ms) on "
+            f"{threshold['n']} validation simulations"
+        )
     return 0
+
+
+THRESHOLDS = tuple(round(0.1 + 0.05 * k, 2) for k in range(14))
+"""Spike-probability thresholds tried by :func:`calibrate_threshold` (0.1 … 0.75)."""
+
+
+def calibrate_threshold(surrogate, params, dataset, window_ms: float = 3.0, n_max: int = 64):
+    """The spike-probability threshold with the best pooled F1 (spikes matched within
+    ±``window_ms``) on up to ``n_max`` simulations of the dataset's validation split, as
+    ``scripts/train_pretrained.py`` chooses it; ``None`` without spikes to match."""
+    from .metrics import decode_spikes, summarise_batch
+    from .training._fit import burn_in_of
+
+    if "spikes" not in dataset.outputs or "spikes" not in surrogate.spec.output_names:
+        return None
+    index = dataset.split("validation")[:n_max]
+    if index.size == 0:
+        return None
+    batch = dataset.batch(index)
+    run = jax.jit(jax.vmap(lambda x: surrogate.apply(params, x)[0]["spikes"]))
+    skip = min(burn_in_of(surrogate), batch.inputs.shape[1] - 1)  # the history fills up first
+    prob = np.asarray(run(batch.inputs), np.float64)[:, skip:]
+    true = np.asarray(batch.outputs["spikes"], np.float64)[:, skip:]
+    if true.sum() == 0:
+        return None
+    dt = dataset.spec.dt
+    scores = []
+    for threshold in THRESHOLDS:
+        pred = decode_spikes(prob, threshold, round(2.0 / dt), mode="peak")
+        summary = summarise_batch(spikes_pred=pred, spikes_true=true, dt=dt, window_ms=window_ms)
+        scores.append(float(np.nan_to_num(summary["f1_pooled"])))
+    best = int(np.argmax(scores))
+    return {
+        "threshold": THRESHOLDS[best],
+        "f1_pooled": scores[best],
+        "window_ms": window_ms,
+        "n": int(index.size),
+        "split": "validation",
+        "skipped_samples": int(skip),
+    }
 
 
 def _flatten(tree, prefix: str = "") -> dict:

@@ -300,6 +300,22 @@ def _sampler(argv, model="hh-synaptic"):
     return cli._make_sampler(args, jaxneuro.create(model).spec, 100.0)
 
 
+def test_generate_solver_dt_reaches_the_card(tmp_path, capsys):
+    data = tmp_path / "d"
+    argv = ["generate", "lif", "--dt", "1", "--solver-dt", "0.5", "--n", "4", "--duration", "40"]
+    assert cli.main([*argv, "--out", str(data), *QUIET]) == 0
+    assert (
+        jaxneuro.data.open_dataset(data).manifest["teacher"]["repr"] == "LIF(dt=1.0, solver_dt=0.5)"
+    )
+    fit = ["fit", "elm", "--data", str(data), "--out", str(tmp_path / "f"), "--steps", "2"]
+    assert cli.main([*fit, "--eval-every", "1", "--window", "8", "--batch-size", "2", *QUIET]) == 0
+    card = json.loads((tmp_path / "f" / "surrogate" / "card.json").read_text())
+    assert card["teacher"] == {"name": "lif", "kwargs": {"dt": 1.0, "solver_dt": 0.5}}
+    assert "spike_threshold" not in card or card["spike_threshold"] in cli.THRESHOLDS
+    assert cli.main([*argv, "--solver-dt", "0.3", "--out", str(tmp_path / "e"), *QUIET]) == 2
+    assert "solver_dt=0.3 ms must divide the sample interval dt=1.0 ms" in capsys.readouterr().err
+
+
 def test_generate_samplers_follow_the_teacher():
     olah = _sampler([])  # the default for a model with inputs i_ext, exc, inh
     assert isinstance(olah, jaxneuro.data.OlahSynaptic) and olah.current is None
@@ -345,6 +361,9 @@ def test_fit_saves_the_library_fit_with_a_card(lif_data, lif_fit, capsys):
     assert card["family"] == "TCN" and card["teacher"] == {"name": "lif", "kwargs": {"dt": 1.0}}
     assert card["data"]["sampler"]["class"] == "OUCurrent" and card["data"]["n"] == 12
     assert card["training"]["config"]["steps"] == 20 and len(card["training"]["history"]) == 3
+    calibration = card["spike_threshold_calibration"]
+    assert card["spike_threshold"] == calibration["threshold"] in cli.THRESHOLDS
+    assert calibration["split"] == "validation" and 0 <= calibration["f1_pooled"] <= 1
     record = json.loads((lif_fit / "fit.json").read_text())
     assert record["settings"]["options"] == {"n_layers": 2, "channels": 4, "kernel_sizes": [8, 4]}
     assert record["result"]["steps_done"] == 20
