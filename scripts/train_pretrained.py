@@ -43,6 +43,15 @@ def _ou(mean, std, tau, duration):
     return jn.data.OUCurrent(duration_ms=duration, dt=1.0, mean=mean, std=std, tau=tau)
 
 
+# Oláh et al.'s synaptic bombardment plus an OU injected current (µA/cm²), so that the surrogate
+# also learns the response to i_ext, the channel a stimulus designer drives.
+OLAH_WITH_CURRENT = jn.data.OlahSynaptic(
+    duration_ms=2000.0,
+    current=jn.data.OUCurrent(
+        duration_ms=2000.0, dt=1.0, mean=(-3.0, 3.0), std=(0.0, 5.0), tau=(2.0, 10.0)
+    ),
+)
+
 RECIPES = {
     # LIF: one TCN layer (Beniaguev et al. 2021, Fig. 2). Target: spike AUC ≥ 0.995. Driven in
     # the fluctuation-driven regime (mean below rheobase, R·I < V_th − E_L = 15 mV), as their
@@ -69,7 +78,7 @@ RECIPES = {
     "hh-tcn": Recipe(
         teacher="hh-synaptic",
         teacher_kwargs={},
-        sampler=jn.data.OlahSynaptic(duration_ms=2000.0),
+        sampler=OLAH_WITH_CURRENT,
         n=2048,
         build=lambda spec: TCN(spec, n_layers=4, channels=48, kernel_sizes=(21, 11, 11, 11)),
         config=FitConfig(
