@@ -23,17 +23,20 @@ def gradient_memory(steps: int, checkpointed: bool, monkeypatch) -> int:
 
 
 def test_gradient_memory_grows_sublinearly(monkeypatch):
-    """Over 5,000 → 40,000 steps (8×): the full-stash adjoint grows 8×; with checkpointing, what
-    grows beyond the output trace itself (v and spikes and their cotangents: 16 B per sample)
-    grows sub-linearly (√8 ≈ 2.8× for √T checkpoints)."""
-    trace = lambda t: 16 * t  # noqa: E731
+    """Over 5,000 → 40,000 steps (8×) the full-stash adjoint grows 8× (68 B per sample for HH).
+    With checkpointing, each extra sample costs only the cotangents of the traces themselves (v
+    and spikes out, the input current in: 3 float32 = 12 B); what the solver keeps beyond that
+    (chunk-boundary states) grows sub-linearly (√T chunks)."""
+    trace = lambda t: 12 * t  # noqa: E731
     short, long = 5_000, 40_000
     full = [gradient_memory(t, False, monkeypatch) for t in (short, long)]
     ckpt = [gradient_memory(t, True, monkeypatch) for t in (short, long)]
     assert full[1] / full[0] > 7.0
-    assert ckpt[1] < full[1] / 3  # measured 4.2× less for HH with Heun (68 vs 16 B/sample)
+    assert ckpt[1] < full[1] / 4, (ckpt, full)
+    per_extra_sample = (ckpt[1] - ckpt[0]) / (long - short)
+    assert per_extra_sample <= 13.0, per_extra_sample
     solver_part = [c - trace(t) for c, t in zip(ckpt, (short, long), strict=True)]
-    assert solver_part[0] > 0 and solver_part[1] / solver_part[0] < 3.0, (ckpt, solver_part)
+    assert solver_part[1] < 3 * max(solver_part[0], 16_384), (ckpt, solver_part)
 
 
 def test_checkpointed_gradient_equals_direct(monkeypatch):
