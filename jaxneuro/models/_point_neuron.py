@@ -31,7 +31,7 @@ DIVERGENCE_MV = 1e4
 """|v| beyond this (mV) is reported as divergence of the solver, not returned as a trace."""
 
 CHECKPOINT_ABOVE = 2048
-"""Runs longer than this many samples use recursive checkpointing for reverse-mode gradients."""
+"""Runs longer than this many samples scan in √T chunks rematerialised on the backward pass."""
 
 
 def checkpointed_scan(step, carry, xs):
