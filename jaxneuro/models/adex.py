@@ -11,35 +11,15 @@ from ._integrate_and_fire import IntegrateAndFire
 EXP_ARG_MAX = 20.0
 """Clip of (V − V_T)/Δ_T inside the exponential, so float32 never overflows."""
 
+_BRETTE_GERSTNER = dict(
+    c_m=281.0, g_l=30.0, e_l=-70.6, v_t=-50.4, delta_t=2.0, tau_w=144.0, a=4.0, b=80.5,
+    v_reset=-70.6, v_th=20.0, t_ref=0.0,
+)  # fmt: skip
 PRESETS = {
     # Brette & Gerstner 2005, Table 1 (V_r = E_L, V_peak = 20 mV).
-    "brette-gerstner": dict(
-        c_m=281.0,
-        g_l=30.0,
-        e_l=-70.6,
-        v_t=-50.4,
-        delta_t=2.0,
-        tau_w=144.0,
-        a=4.0,
-        b=80.5,
-        v_reset=-70.6,
-        v_th=20.0,
-        t_ref=0.0,
-    ),
+    "brette-gerstner": _BRETTE_GERSTNER,
     # NEST aeif_cond_* defaults for reset and peak.
-    "nest": dict(
-        c_m=281.0,
-        g_l=30.0,
-        e_l=-70.6,
-        v_t=-50.4,
-        delta_t=2.0,
-        tau_w=144.0,
-        a=4.0,
-        b=80.5,
-        v_reset=-60.0,
-        v_th=0.0,
-        t_ref=0.0,
-    ),
+    "nest": {**_BRETTE_GERSTNER, "v_reset": -60.0, "v_th": 0.0},
 }
 
 
