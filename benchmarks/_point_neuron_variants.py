@@ -17,14 +17,13 @@ Everything else calls the model's own methods, so the per-step arithmetic is jax
 from __future__ import annotations
 
 import math
-from typing import ClassVar
 
-import diffrax
 import equinox as eqx
 import equinox.internal as eqxi
 import jax
 import jax.numpy as jnp
-from diffrax._local_interpolation import LocalLinearInterpolation
+
+from jaxneuro.solvers import ExplicitTrapezoid
 
 
 def make_apply(model, scan: str = "checkpointed", checks: str = "arrays"):
@@ -85,28 +84,5 @@ def make_apply(model, scan: str = "checkpointed", checks: str = "arrays"):
     return apply
 
 
-class StraightLineHeun(diffrax.AbstractSolver):
-    """Heun's method (explicit trapezoidal RK2) as straight-line code: two vector-field
-    evaluations, no stage loop. ``diffrax.Heun`` runs its stages in an
-    ``equinox.internal.while_loop`` (``scan_kind``), which XLA cannot fuse across; this is the
-    same arithmetic as one fused step, as ``ExponentialEuler`` already is."""
-
-    term_structure: ClassVar = diffrax.AbstractTerm
-    interpolation_cls: ClassVar = LocalLinearInterpolation
-
-    def order(self, terms):
-        return 2
-
-    def init(self, terms, t0, t1, y0, args):
-        return None
-
-    def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
-        control = terms.contr(t0, t1)
-        k1 = terms.vf_prod(t0, y0, args, control)
-        y_pred = jax.tree.map(lambda y, k: y + k, y0, k1)
-        k2 = terms.vf_prod(t1, y_pred, args, control)
-        y1 = jax.tree.map(lambda y, a, b: y + 0.5 * a + 0.5 * b, y0, k1, k2)
-        return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
-
-    def func(self, terms, t0, y0, args):
-        return terms.vf(t0, y0, args)
+# The straight-line Heun step this profile called for is now the library's own solver.
+StraightLineHeun = ExplicitTrapezoid
