@@ -23,7 +23,7 @@ import numpy as np
 from flax import nnx
 from jaxtyping import Array, Float
 
-from .._simulator import IOSpec, Outputs, Simulator, check_inputs
+from .._simulator import IOSpec, Outputs, Simulator, check_inputs, guard_finite
 
 SPIKES = "spikes"
 """Output channel that a surrogate predicts as a per-sample probability (with ``"spike_logits"``)."""
@@ -316,13 +316,7 @@ class Surrogate(Simulator):
     def check(self, inputs: Any, params: Any = None) -> Float[Array, "T n_inputs"]:
         """Validated inputs: ``ValueError`` on a bad shape, ``eqx.error_if`` on NaN/inf in the
         inputs or the weights."""
-        x = check_inputs(self._spec, inputs)
-        x = eqx.error_if(x, ~jnp.isfinite(x).all(), "inputs contain NaN or inf")
-        leaves = jax.tree.leaves(params)
-        if leaves:
-            bad = ~jnp.stack([jnp.isfinite(a).all() for a in leaves]).all()
-            x = eqx.error_if(x, bad, "parameters (network weights) contain NaN or inf")
-        return x
+        return guard_finite(check_inputs(self._spec, inputs), params)
 
     def readout(self, heads: Float[Array, "T n_heads"]) -> Outputs:
         """Network outputs → named outputs in the teacher's units."""
