@@ -25,6 +25,7 @@ from .._simulator import (
 )
 from ..solvers import ExponentialEuler, QuasiLinearTerm
 from . import _synapses as syn
+from ._stepping import adaptive_steps, fixed_steps
 from ._synapses import Synapse
 
 DIVERGENCE_MV = 1e4
@@ -198,32 +199,20 @@ class PointNeuron(Simulator):
         return {"v": v, "spikes": spikes}, y1
 
     def _fixed_sample(self, y, args):
-        term, solver, h = self.term(), self.stepper(), self.internal_dt
-        n_sub = round(self.dt / h)
-
-        def substep(carry, _):
-            y, count = carry
-            state = solver.init(term, 0.0, h, y, args)
-            y1 = solver.step(term, 0.0, h, y, args, state, False)[0]
-            return (y1, count + self.spiked(y, y1, args[0])), None
-
-        zero = jnp.zeros((), y["v"].dtype)
-        (y, count), _ = jax.lax.scan(substep, (y, zero), length=n_sub, unroll=n_sub <= 8)
-        return y, count
+        n_sub = round(self.dt / self.internal_dt)
+        spiked = lambda y0, y1: self.spiked(y0, y1, args[0])  # noqa: E731
+        return fixed_steps(self.term(), self.stepper(), self.internal_dt, n_sub, y, args, spiked)
 
     def _adaptive_sample(self, y, args):
-        sol = diffrax.diffeqsolve(
+        spiked = lambda y0, y1: self.spiked(y0, y1, args[0])  # noqa: E731
+        return adaptive_steps(
             self.term(),
             self.solver,
-            0.0,
+            self.stepsize_controller,
             self.dt,
             self.internal_dt,
             y,
             args,
-            stepsize_controller=self.stepsize_controller,
-            saveat=diffrax.SaveAt(t1=True),
-            max_steps=self.max_steps,
-            adjoint=diffrax.DirectAdjoint(),
+            spiked,
+            self.max_steps,
         )
-        y1 = jax.tree.map(lambda a: a[-1], sol.ys)
-        return y1, self.spiked(y, y1, args[0])

@@ -1,5 +1,9 @@
-"""Diffrax solvers and terms of our own: exponential integrators and threshold-reset steps."""
+"""Diffrax solvers and terms of our own: exponential integrators, implicit cable steps and
+threshold-reset steps."""
 
+from ._cable import CableBackwardEuler as CableBackwardEuler
+from ._cable import CableTerm as CableTerm
+from ._cable import CableTree as CableTree
 from ._exponential import ExplicitTrapezoid as ExplicitTrapezoid
 from ._exponential import ExponentialEuler as ExponentialEuler
 from ._exponential import ExponentialMidpoint as ExponentialMidpoint

@@ -1,0 +1,274 @@
+"""Multicompartment neurons: a cable on a morphology, HH channels, and receptor synapses."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from .._simulator import (
+    Channel,
+    IOSpec,
+    Outputs,
+    Params,
+    Simulator,
+    State,
+    check_inputs,
+    check_state,
+    guard_finite,
+)
+from ..solvers import CableBackwardEuler, CableTerm, CableTree, spike_fn
+from . import _receptors as rec
+from ._morphology import SOMA, Morphology
+from ._point_neuron import DIVERGENCE_MV, _as_float_tree, checkpointed_scan
+from ._receptors import AMPA, GABA_A, NMDA, Receptor
+from ._stepping import adaptive_steps, fixed_steps
+from .hodgkin_huxley import rate_functions
+
+
+class Membrane(NamedTuple):
+    """Membrane properties, one value per compartment (tuples) or for the whole cell (floats).
+
+    Attributes:
+        c_m: specific capacitance (µF/cm²).
+        g_pas, e_pas: passive leak (mS/cm², mV), NEURON ``pas``.
+        g_na, g_k, g_l: Hodgkin–Huxley densities (mS/cm²), NEURON ``hh``; 0 where absent.
+        e_na, e_k, e_l: HH reversal potentials (mV).
+        r_a: axial resistivity (Ω·cm).
+        celsius: temperature (°C); HH rates scale by 3^((T − 6.3)/10).
+        v_init: initial potential of every compartment (mV); gates start at x∞(v_init).
+        v_spike: somatic upward crossings of this potential count as spikes (mV).
+    """
+
+    c_m: tuple[float, ...]
+    g_pas: tuple[float, ...]
+    e_pas: tuple[float, ...]
+    g_na: tuple[float, ...]
+    g_k: tuple[float, ...]
+    g_l: tuple[float, ...]
+    e_na: float = 50.0
+    e_k: float = -77.0
+    e_l: float = -54.3
+    r_a: float = 100.0
+    celsius: float = 6.3
+    v_init: float = -65.0
+    v_spike: float = 0.0
+
+    @classmethod
+    def by_label(
+        cls, morphology: Morphology, c_m: dict, g_pas: dict, e_pas: dict, hh: dict, **scalars
+    ):
+        """Per-compartment values from per-label tables (``{label: value}``; ``"*"`` = default).
+        ``hh`` maps labels to ``(g_na, g_k, g_l)``."""
+
+        def column(table, default=0.0):
+            return tuple(float(table.get(lab, table.get("*", default))) for lab in morphology.label)
+
+        dens = [hh.get(lab, hh.get("*", (0.0, 0.0, 0.0))) for lab in morphology.label]
+        g_na, g_k, g_l = (tuple(float(d[i]) for d in dens) for i in range(3))
+        return cls(column(c_m, 1.0), column(g_pas), column(e_pas, -70.0), g_na, g_k, g_l, **scalars)
+
+
+class CableNeuron(Simulator):
+    """A multicompartment neuron on a :class:`Morphology`.
+
+    Each compartment obeys ``C dV/dt = −I_hh − g_pas (V − E_pas) − Σ g_syn (V − E_syn) + I_axial
+    (+ I_electrode)``; HH gates follow NEURON ``hh`` (see :class:`HodgkinHuxley`). Each synapse
+    site carries one excitatory channel (AMPA, plus NMDA unless ``nmda=False``) and one
+    inhibitory channel (GABA_A); their inputs are event counts per sample, applied as jumps of
+    the receptor states at the start of the sample (never as current pulses).
+
+    Inputs: excitatory counts for every site, then inhibitory counts in the same order, then the
+    current of each electrode (nA, positive inward). Outputs: soma ``"v"`` (mV) and ``"spikes"``
+    (upward ``v_spike`` crossings per sample), and with ``record_dendrites`` also ``"v_dend"``,
+    every other compartment's potential ``[T, n − 1]`` (mV).
+
+    Default solver: :class:`~jaxneuro.solvers.CableBackwardEuler` (implicit cable, Hines solve;
+    exponential-Euler gates) at ``solver_dt = 0.025`` ms; stock diffrax solvers (e.g.
+    ``Kvaerno5`` with a PID controller) run the same :class:`~jaxneuro.solvers.CableTerm`.
+
+    Attributes:
+        morphology: the compartment tree.
+        membrane: channel densities and constants (:class:`Membrane`).
+        sites: compartment of each synapse site.
+        ampa, nmda, gaba: receptor kinetics (``nmda=None`` for an AMPA-only cell).
+        electrodes: compartments with a current-clamp input channel.
+        dt: sample interval (ms); solver_dt: internal step (ms).
+    """
+
+    morphology: Morphology = eqx.field(static=True)
+    membrane: Membrane = eqx.field(static=True)
+    sites: tuple[int, ...] = eqx.field(static=True, default=())
+    ampa: Receptor = eqx.field(static=True, default=AMPA)
+    nmda: Receptor | None = eqx.field(static=True, default=NMDA)
+    gaba: Receptor = eqx.field(static=True, default=GABA_A)
+    electrodes: tuple[int, ...] = eqx.field(static=True, default=())
+    record_dendrites: bool = eqx.field(static=True, default=False)
+    dt: float = eqx.field(static=True, default=1.0)
+    solver_dt: float = eqx.field(static=True, default=0.025)
+    solver: diffrax.AbstractSolver = CableBackwardEuler()
+    stepsize_controller: diffrax.AbstractStepSizeController = diffrax.ConstantStepSize()
+    max_steps: int = eqx.field(static=True, default=100_000)
+
+    def __check_init__(self):
+        n = self.morphology.n
+        for name, value in (("dt", self.dt), ("solver_dt", self.solver_dt)):
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number of ms, got {value!r}")
+        ratio = self.dt / self.solver_dt
+        if not self.adaptive and abs(ratio - round(ratio)) > 1e-6 * ratio:
+            raise ValueError(f"solver_dt={self.solver_dt} ms must divide dt={self.dt} ms")
+        for field in ("c_m", "g_pas", "e_pas", "g_na", "g_k", "g_l"):
+            if len(getattr(self.membrane, field)) != n:
+                raise ValueError(f"membrane.{field} needs one value per compartment ({n})")
+        for name, idx in (("sites", self.sites), ("electrodes", self.electrodes)):
+            bad = [i for i in idx if not 0 <= i < n]
+            if bad:
+                raise ValueError(f"{name} {bad} are not compartments (0 … {n - 1})")
+        if self.morphology.label[0] != SOMA:
+            raise ValueError("compartment 0 must be the soma (spikes are read there)")
+
+    # --- structure -----------------------------------------------------------------------------
+    @property
+    def adaptive(self) -> bool:
+        return not isinstance(self.stepsize_controller, diffrax.ConstantStepSize)
+
+    @property
+    def tree(self) -> CableTree:
+        m = self.morphology
+        centre = [lab == SOMA for lab in m.label]
+        return CableTree.build(m.parent, m.half_resistance_factor().tolist(), centre)
+
+    def receptors(self) -> dict[str, Receptor]:
+        pairs = {"ampa": self.ampa, "nmda": self.nmda, "gaba": self.gaba}
+        return {k: r for k, r in pairs.items() if r is not None}
+
+    @property
+    def spec(self) -> IOSpec:
+        m, exc = self.morphology, "AMPA+NMDA" if self.nmda is not None else "AMPA"
+        site = lambda i: f"compartment {i} ({m.label[i]})"  # noqa: E731
+        inputs = tuple(
+            Channel(f"exc{k}", "events/sample", f"{exc} at {site(i)}")
+            for k, i in enumerate(self.sites)
+        )
+        inputs += tuple(
+            Channel(f"inh{k}", "events/sample", f"GABA_A at {site(i)}")
+            for k, i in enumerate(self.sites)
+        )
+        inputs += tuple(
+            Channel(f"i{k}", "nA", f"current injected into {site(i)}")
+            for k, i in enumerate(self.electrodes)
+        )
+        outputs = (
+            Channel("v", "mV", "somatic membrane potential"),
+            Channel("spikes", "count", "somatic spikes per sample"),
+        )
+        if self.record_dendrites:
+            outputs += (Channel("v_dend", "mV", "potential of compartments 1 … n − 1"),)
+        return IOSpec(dt=self.dt, inputs=inputs, outputs=outputs)
+
+    # --- the protocol --------------------------------------------------------------------------
+    def init(self, key: Array | None = None) -> Params:
+        """Default parameters (deterministic; ``key`` is unused)."""
+        params = {k: np.asarray(v) for k, v in self.membrane._asdict().items()}
+        params |= {name: r.params() for name, r in self.receptors().items()}
+        return jax.tree.map(lambda a: jnp.asarray(a, jnp.result_type(float)), params)
+
+    def init_state(self, params: Params) -> State:
+        dtype = jnp.result_type(*jax.tree.leaves(params))
+        v = jnp.full(self.morphology.n, params["v_init"], dtype)
+        gates = {k: a / (a + b) for k, (a, b) in rate_functions(v).items()}
+        syn = {name: rec.zero_state(len(self.sites), dtype) for name in self.receptors()}
+        return _as_float_tree(dict(v=v, **gates, syn=syn), dtype)
+
+    def apply(
+        self, params: Params, inputs: Float[Array, "T n_inputs"], state: State | None = None
+    ) -> tuple[Outputs, State]:
+        x = check_inputs(self.spec, inputs)
+        dtype = jnp.result_type(x.dtype, *jax.tree.leaves(params))
+        x, params = x.astype(dtype), _as_float_tree(params, dtype)
+        x = guard_finite(x, params)
+        y0 = self.init_state(params)
+        if state is not None:
+            check_state(state, y0)
+            y0 = _as_float_tree(state, dtype)
+        n_sites = len(self.sites)
+        names = tuple(self.receptors())
+        term = CableTerm(self._rates, self.tree, self._electrical)
+
+        def spiked(y0, y1):
+            v0, v1 = y0["v"][0], y1["v"][0]
+            return spike_fn(v1 - params["v_spike"]) * (v0 < params["v_spike"])
+
+        def sample(y, row):
+            exc, inh, current = row[:n_sites], row[n_sites : 2 * n_sites], row[2 * n_sites :]
+            counts = {"ampa": exc, "nmda": exc, "gaba": inh}
+            syn = {k: rec.receive(y["syn"][k], params[k], counts[k]) for k in names}
+            args = (params, current)
+            y = dict(y, syn=syn)
+            if self.adaptive:
+                y, n_spikes = adaptive_steps(
+                    term,
+                    self.solver,
+                    self.stepsize_controller,
+                    self.dt,
+                    self.solver_dt,
+                    y,
+                    args,
+                    spiked,
+                    self.max_steps,
+                )
+            else:
+                n_sub = round(self.dt / self.solver_dt)
+                y, n_spikes = fixed_steps(term, self.solver, self.solver_dt, n_sub, y, args, spiked)
+            return y, (y["v"], n_spikes)
+
+        y1, (v, spikes) = checkpointed_scan(sample, y0, x)
+        diverged = ~(jnp.isfinite(v) & (jnp.abs(v) < DIVERGENCE_MV)).all()
+        v = eqx.error_if(
+            v,
+            diverged,
+            f"{type(self).__name__}: the solver diverged (non-finite v or |v| > {DIVERGENCE_MV:g} mV);"
+            " reduce solver_dt or choose a stabler solver",
+        )
+        out = {"v": v[:, 0], "spikes": spikes}
+        if self.record_dendrites:
+            out["v_dend"] = v[:, 1:]
+        return out, y1
+
+    # --- the vector field ----------------------------------------------------------------------
+    def _electrical(self, args):
+        params, _ = args
+        return params["c_m"] * self.morphology.area_cm2(), params["r_a"]
+
+    def _rates(self, t, y, args):
+        params, current = args
+        p, v = params, y["v"]
+        area = self.morphology.area_cm2()
+        sites = np.asarray(self.sites, dtype=int)
+        g_na = p["g_na"] * y["m"] ** 3 * y["h"]
+        g_k = p["g_k"] * y["n"] ** 4
+        g = p["g_pas"] + g_na + g_k + p["g_l"]
+        ge = p["g_pas"] * p["e_pas"] + g_na * p["e_na"] + g_k * p["e_k"] + p["g_l"] * p["e_l"]
+        drive_syn, decay_syn = {}, {}
+        for name in self.receptors():
+            g_site = rec.conductance(y["syn"][name], p[name], v[sites]) * (1e-6 / area[sites])
+            g = g.at[sites].add(g_site)
+            ge = ge.at[sites].add(g_site * p[name]["e_rev"])
+            drive_syn[name], decay_syn[name] = rec.rates(y["syn"][name], p[name])
+        if self.electrodes:
+            idx = np.asarray(self.electrodes, dtype=int)
+            ge = ge.at[idx].add(current * (1e-3 / area[idx]))  # nA → µA/cm²
+        drive = {"v": ge / p["c_m"], "syn": drive_syn}
+        decay = {"v": g / p["c_m"], "syn": decay_syn}
+        phi = 3.0 ** ((p["celsius"] - 6.3) / 10.0)
+        for gate, (alpha, beta) in rate_functions(v).items():
+            drive[gate] = phi * alpha
+            decay[gate] = phi * (alpha + beta)
+        return drive, decay

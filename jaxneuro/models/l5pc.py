@@ -1,0 +1,98 @@
+"""A laptop-sized layer-5 pyramidal cell with NMDA synapses, and its AMPA-only twin."""
+
+from __future__ import annotations
+
+import diffrax
+
+from ..solvers import CableBackwardEuler
+from ._cable_neuron import CableNeuron, Membrane
+from ._morphology import Morphology
+from ._receptors import AMPA, GABA_A, NMDA
+
+N_TUFT, N_BASAL = 6, 6
+_DEFAULT_SOLVER = CableBackwardEuler()
+_FIXED_STEPS = diffrax.ConstantStepSize()
+
+
+def reduced_l5pc_morphology(
+    tuft_length: float = 50.0, tuft_diameter: float = 0.8, tuft_compartments: int = 4
+) -> Morphology:
+    """48 compartments (``reference/dendritic_neuron.md`` §5.1): a 20 × 20 µm soma; an apical trunk
+    of 5 × 60 µm tapering 3 → 2 µm; 6 tuft branches of 4 × 50 µm, 0.8 µm wide, from the trunk's
+    end; 6 basal branches of 3 × 50 µm, 0.8 µm wide, from the soma. Compartments are numbered
+    soma, trunk, tuft branch by branch, then basal branch by branch."""
+    m = Morphology.soma(20.0, 20.0)
+    m, trunk = m.add_branch(0, 5, 60.0, (3.0, 2.0), "trunk")
+    for _ in range(N_TUFT):
+        m, _ = m.add_branch(trunk[-1], tuft_compartments, tuft_length, tuft_diameter, "tuft")
+    for _ in range(N_BASAL):
+        m, _ = m.add_branch(0, 3, 50.0, 0.8, "basal")
+    return m
+
+
+class ReducedL5PC(CableNeuron):
+    """The reduced L5 pyramidal cell of ``reference/dendritic_neuron.md`` §5, after Beniaguev,
+    Segev & London (2021, Neuron 109:2727), which needs a deep network to imitate because of
+    its NMDA synapses; ``ReducedL5PC(nmda=False)`` is the AMPA-only twin, fitted by one layer.
+
+    Morphology: :func:`reduced_l5pc_morphology` (48 compartments). Membrane (§5.2): C_m 1 µF/cm²
+    (soma, trunk) and 2 µF/cm² (thin branches, spine correction); R_a 100 Ω·cm; dendritic leak
+    0.05 mS/cm² at −70 mV; HH squid channels at the soma (NEURON ``hh``, 6.3 °C).
+    Synapses (§5.3): every dendritic compartment is a site with one excitatory channel (AMPA
+    0.3/3 ms, 1 nS peak; NMDA 2/70 ms, ``n_fac`` nS, Mg²⁺ block) and one inhibitory channel
+    (GABA_A 0.2/8 ms, 1.5 nS, −80 mV). The AMPA twin has no NMDA and ``ampa_scale`` × the AMPA
+    conductance (§5.4). Inputs: 47 excitatory then 47 inhibitory event counts per 1 ms bin (trunk,
+    tuft, basal order); outputs: soma ``"v"`` (mV) and ``"spikes"`` at 1 ms.
+    """
+
+    def __init__(
+        self,
+        nmda: bool = True,
+        *,
+        n_fac: float = 1.5,
+        ampa_scale: float = 1.6,
+        celsius: float = 6.3,
+        tuft_length: float = 50.0,
+        tuft_diameter: float = 0.8,
+        record_dendrites: bool = False,
+        dt: float = 1.0,
+        solver_dt: float = 0.025,
+        solver: diffrax.AbstractSolver = _DEFAULT_SOLVER,
+        stepsize_controller: diffrax.AbstractStepSizeController = _FIXED_STEPS,
+        max_steps: int = 100_000,
+    ):
+        m = reduced_l5pc_morphology(tuft_length, tuft_diameter)
+        self.morphology = m
+        self.membrane = Membrane.by_label(
+            m,
+            c_m={"soma": 1.0, "trunk": 1.0, "*": 2.0},
+            g_pas={"soma": 0.0, "*": 0.05},
+            e_pas={"*": -70.0},
+            hh={"soma": (120.0, 36.0, 0.3)},
+            celsius=celsius,
+        )
+        self.sites = tuple(range(1, m.n))
+        self.ampa = AMPA if nmda else AMPA._replace(g_max=AMPA.g_max * ampa_scale)
+        self.nmda = NMDA._replace(g_max=n_fac) if nmda else None
+        self.gaba = GABA_A
+        self.electrodes = ()
+        self.record_dendrites = record_dendrites
+        self.dt, self.solver_dt = dt, solver_dt
+        self.solver, self.stepsize_controller, self.max_steps = (
+            solver,
+            stepsize_controller,
+            max_steps,
+        )
+
+    @property
+    def branches(self) -> dict[str, list[int]]:
+        """Synapse-site indices (0 … 46) of each branch: ``"trunk"``, ``"tuft0"`` …, ``"basal0"`` …"""
+        m, out = self.morphology, {}
+        counters = {"tuft": 0, "basal": 0}
+        for b in sorted(set(m.branch) - {0}):
+            label = m.label[m.branch.index(b)]
+            name = label if label == "trunk" else f"{label}{counters[label]}"
+            if label != "trunk":
+                counters[label] += 1
+            out[name] = [k for k, i in enumerate(self.sites) if m.branch[i] == b]
+        return out
