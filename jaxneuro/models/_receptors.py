@@ -37,7 +37,7 @@ class Receptor(NamedTuple):
 
 
 AMPA = Receptor(g_max=1.0, tau_rise=0.3, tau_decay=3.0, e_rev=0.0)
-NMDA = Receptor(g_max=1.5, tau_rise=2.0, tau_decay=70.0, e_rev=0.0, mg_block=True)
+NMDA = Receptor(g_max=2.0, tau_rise=2.0, tau_decay=70.0, e_rev=0.0, mg_block=True)
 GABA_A = Receptor(g_max=1.5, tau_rise=0.2, tau_decay=8.0, e_rev=-80.0)
 
 

@@ -15,6 +15,9 @@ from diffrax._local_interpolation import LocalLinearInterpolation
 from ._exponential import _exp_update
 from ._terms import QuasiLinearTerm, unwrap
 
+UNROLL_LEVELS = 16
+"""Trees up to this depth solve in unrolled sweeps; deeper ones scan over their levels."""
+
 
 class CableTree(eqx.Module):
     """The static graph of a cable: compartments, zero-area junctions and axial resistances.
@@ -104,7 +107,13 @@ class CableTree(eqx.Module):
     def solve(self, diag, coupling, rhs) -> jax.Array:
         """Solve the symmetric tree system ``diag_k x_k + Σ coupling·x_neighbour = rhs_k``,
         where ``coupling[k]`` links node ``k`` and its parent: eliminate leaves upward level by
-        level, then substitute downward (exact, O(nodes))."""
+        level, then substitute downward (exact, O(nodes)). Shallow trees unroll the sweeps;
+        deep ones (long unbranched cables) scan over levels padded to equal width."""
+        if len(self.levels) <= UNROLL_LEVELS:
+            return self._solve_unrolled(diag, coupling, rhs)
+        return self._solve_scanned(diag, coupling, rhs)
+
+    def _solve_unrolled(self, diag, coupling, rhs):
         parent = np.asarray(self.node_parent)
         for level in reversed(self.levels):
             k = np.asarray(level)
@@ -116,6 +125,31 @@ class CableTree(eqx.Module):
             k = np.asarray(level)
             x = x.at[k].set((rhs[k] - coupling[k] * x[parent[k]]) / diag[k])
         return x
+
+    def _solve_scanned(self, diag, coupling, rhs):
+        m = self.n_nodes  # a dummy node m absorbs the padding: coupling 0, diag 1, rhs 0
+        width = max(map(len, self.levels))
+        nodes = np.full((len(self.levels), width), m)
+        for i, level in enumerate(self.levels):
+            nodes[i, : len(level)] = level
+        parent = np.append(np.asarray(self.node_parent), m)[nodes]
+        pad = lambda a, value: jnp.append(a, jnp.asarray(value, a.dtype))  # noqa: E731
+        diag, coupling, rhs = pad(diag, 1.0), pad(coupling, 0.0), pad(rhs, 0.0)
+
+        def eliminate(carry, level):
+            diag, rhs = carry
+            k, p = level
+            f = coupling[k] / diag[k]
+            return (diag.at[p].add(-f * coupling[k]), rhs.at[p].add(-f * rhs[k])), None
+
+        (diag, rhs), _ = jax.lax.scan(eliminate, (diag, rhs), (nodes, parent), reverse=True)
+
+        def substitute(x, level):
+            k, p = level
+            return x.at[k].set((rhs[k] - coupling[k] * x[p]) / diag[k]), None
+
+        x, _ = jax.lax.scan(substitute, rhs / diag, (nodes, parent))
+        return x[:m]
 
 
 class CableTerm(QuasiLinearTerm):
