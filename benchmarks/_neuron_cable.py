@@ -320,39 +320,10 @@ def bernoulli_inputs(seed: int, n_bins: int, n_sites: int, p_exc: float, p_inh: 
     return np.concatenate([exc, inh], axis=1).astype(np.float32)
 
 
-def neuron_order_solver():
-    """Diagnostic: :class:`~jaxneuro.solvers.CableBackwardEuler` with NEURON's order of updates.
-
-    NEURON's fixed step (``secondorder = 0``) solves v from the gates at the start of the step,
-    then advances the gates with the rates at the *new* v (staggered). ``CableBackwardEuler``
-    advances them with the rates at the *old* v. This variant recomputes every non-v rate at
-    the new v; with it, jaxneuro reproduces NEURON step for step (the only remaining difference
-    is NEURON's linearisation di/dV of the Mg²⁺-blocked NMDA current, where jaxneuro freezes g).
-    Not part of the library: it exists to attribute the jaxneuro–NEURON difference.
-    """
-    import diffrax
-
-    from jaxneuro.solvers import CableBackwardEuler
-    from jaxneuro.solvers._cable import _exp_update, unwrap
-
-    class NeuronOrderCableEuler(CableBackwardEuler):
-        def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
-            y1 = super().step(terms, t0, t1, y0, args, solver_state, made_jump)[0]
-            drive, decay = unwrap(terms).rates(t1, dict(y0, v=y1["v"]), args)
-            rest = {k: y0[k] for k in y0 if k != "v"}
-            later = _exp_update(
-                rest, {k: drive[k] for k in rest}, {k: decay[k] for k in rest}, t1 - t0
-            )
-            y1 = dict(later, v=y1["v"])
-            return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
-
-    return NeuronOrderCableEuler()
-
-
 def fine_twin(cell, solver=None):
     """The same cell sampled at every solver step (``dt = solver_dt``), recording every
     compartment: identical physics, outputs at NEURON's recording times. ``solver`` replaces
-    the cell's solver (e.g. :func:`neuron_order_solver`)."""
+    the cell's solver."""
     from jaxneuro.models import CableNeuron
 
     return CableNeuron(

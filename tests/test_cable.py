@@ -151,15 +151,15 @@ def test_single_compartment_equals_the_hh_point_model():
     assert int(b["spikes"].sum()) >= 3
     np.testing.assert_allclose(a["v"], b["v"], atol=1e-5)
     np.testing.assert_array_equal(a["spikes"], b["spikes"])
-    # The default step (backward Euler, exponential-Euler gates, 0.025 ms) is first order: spikes
-    # come 0.2 ms late at first and drift by ~0.2 ms per interspike interval (measured 0.2, 0.3,
-    # 0.6, 0.9 ms over 46 ms), as in NEURON's default fixed step.
+    # The default step (backward Euler, then exponential-Euler gates at the new v, 0.025 ms) is
+    # first order: spike times within 0.25 ms over 50 ms (measured 0.1, 0.0, 0.1, 0.2 ms at the
+    # 0.1 ms sample resolution; with gates at the old v it was 0.2, 0.3, 0.6, 0.9 ms).
     default = CableNeuron(morphology=m, membrane=membrane, electrodes=(0,), dt=0.1)
     c = default.apply(default.init(), jnp.full((500, 1), current_na))[0]
     assert int(c["spikes"].sum()) == int(b["spikes"].sum())
     t_ref, t_be = (np.flatnonzero(np.asarray(o["spikes"])) * 0.1 for o in (b, c))
     lag = t_be - t_ref
-    assert 0 < lag[0] <= 0.25 and np.all(np.diff(lag) >= 0) and lag[-1] <= 1.0
+    assert np.abs(lag).max() <= 0.25
 
 
 def test_swc_round_trip(tmp_path):

@@ -182,9 +182,12 @@ class CableBackwardEuler(diffrax.AbstractSolver):
     The membrane potential of all compartments takes one linearly implicit step, membrane
     conductances frozen at the start of the step, axial coupling implicit (θ = 1: backward
     Euler, NEURON's default; θ = ½: Crank–Nicolson), solved exactly on the tree in O(n)
-    (:meth:`CableTree.solve`). Gates and synaptic states take exponential-Euler (Rush–Larsen)
-    steps. First order in time for θ = 1; unconditionally stable for the passive cable, so the
-    step is set by the kinetics, not by the thinnest compartment.
+    (:meth:`CableTree.solve`). Then gates and synaptic states take exponential-Euler
+    (Rush–Larsen) steps with their rates at the *new* potential: NEURON's staggered fixed step
+    (Hines & Carnevale 1997, Neural Comput. 9:1179), which it reproduces to 1e-5 mV on the AMPA
+    cell and is ~3× more accurate in spike time than rates at the old potential. First order in
+    time for θ = 1; unconditionally stable for the passive cable, so the step is set by the
+    kinetics, not by the thinnest compartment.
     """
 
     theta: float = eqx.field(static=True, default=1.0)
@@ -210,7 +213,6 @@ class CableBackwardEuler(diffrax.AbstractSolver):
             raise ValueError(f"CableBackwardEuler needs a CableTerm, got {type(term).__name__}")
         h, theta, tree = t1 - t0, self.theta, term.tree
         drive, decay = term.rates(t0, y0, args)
-        y1 = _exp_update(y0, drive, decay, h)
         cap, r_a = term.electrical(args)
         g = tree.conductances(r_a)
         v0 = y0["v"]
@@ -228,7 +230,11 @@ class CableBackwardEuler(diffrax.AbstractSolver):
             rhs_c = rhs_c - (1 - theta) * (cap * decay["v"] * v0 - tree.axial_current(v0, g))
         rhs = jnp.zeros(tree.n_nodes, v0.dtype).at[: tree.n_compartments].set(rhs_c)
         v1 = tree.solve(diag, coupling, rhs)[: tree.n_compartments]
-        y1 = dict(y1, v=v1)
+        # Then every other state with its rates at the new v (NEURON's staggered order).
+        drive, decay = term.rates(t1, dict(y0, v=v1), args)
+        others = [name for name in y0 if name != "v"]
+        pick = lambda d: {name: d[name] for name in others}  # noqa: E731
+        y1 = dict(_exp_update(pick(y0), pick(drive), pick(decay), h), v=v1)
         return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
 
     def func(self, terms, t0, y0, args):
