@@ -11,6 +11,7 @@ from ._dataset import Batch as Batch
 from ._dataset import Dataset as Dataset
 from ._dataset import open_dataset as open_dataset
 from ._generate import generate as generate
+from ._samplers import BeniaguevSynaptic as BeniaguevSynaptic
 from ._samplers import OlahSynaptic as OlahSynaptic
 from ._samplers import OUCurrent as OUCurrent
 from ._samplers import Sampler as Sampler
@@ -18,6 +19,7 @@ from ._store import DatasetError as DatasetError
 
 __all__ = [
     "Batch",
+    "BeniaguevSynaptic",
     "Dataset",
     "DatasetError",
     "OUCurrent",

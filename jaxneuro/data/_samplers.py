@@ -17,8 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..stimuli import ornstein_uhlenbeck
+from ..stimuli import doubly_stochastic, ornstein_uhlenbeck
 from ..stimuli._checks import float_dtype, n_samples
+from ..stimuli._doubly_stochastic import HOLD_MENU_MS, SIGMA_MENU_MS, _plan
 
 Range = tuple[float, float]
 
@@ -282,4 +283,123 @@ class OlahSynaptic(Sampler):
             "current": None if self.current is None else self.current.describe(),
             "columns": ["i_ext", "exc", "inh"],
             "reference": "Olah, Pedersen & Rowan 2022, eLife 11:e79535",
+        }
+
+
+def _frozen(value: Any) -> Any:
+    """Arrays and lists as nested tuples of Python numbers (hashable static fields)."""
+    if isinstance(value, np.ndarray | jax.Array | list | tuple):
+        return tuple(_frozen(v) for v in (value.tolist() if hasattr(value, "tolist") else value))
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    return [_jsonable(v) for v in value] if isinstance(value, tuple) else value
+
+
+class BeniaguevSynaptic(Sampler):
+    """Beniaguev, Segev & London (2021, Neuron 109:2727) doubly stochastic synaptic input.
+
+    One excitatory and one inhibitory event-count channel per synapse site, drawn by
+    :func:`jaxneuro.stimuli.doubly_stochastic` (see it for the algorithm and every parameter);
+    the defaults are the paper's NMDA-cell ranges plus the spec's clustered mode (30 % of
+    simulations; needs ``branch``). For the reduced L5PC (``dendritic_neuron.md`` §5.3) pass its
+    47 sites and ``scale = 47/639 × input scale``.
+
+    Attributes:
+        duration_ms: simulation length (ms).
+        segment_lengths: site lengths (µm), one per site.
+        tree: tree label per site (e.g. 0 basal, 1 apical).
+        dt: bin width (ms); 1 ms in the spec.
+        branch: branch id per site (negative: never clustered), or ``None``.
+        Remaining fields: as the keyword arguments of :func:`~jaxneuro.stimuli.doubly_stochastic`.
+
+    Returns (``__call__``): ``[T, 2n]`` counts, excitatory sites ``0..n−1`` then inhibitory.
+    """
+
+    duration_ms: float = eqx.field(static=True)
+    segment_lengths: tuple = eqx.field(static=True, converter=_frozen)
+    tree: tuple = eqx.field(static=True, converter=_frozen)
+    dt: float = eqx.field(static=True, kw_only=True, default=1.0)
+    branch: tuple | None = eqx.field(static=True, kw_only=True, default=None, converter=_frozen)
+    exc_range: tuple = eqx.field(static=True, kw_only=True, default=(0.0, 800.0), converter=_frozen)
+    inh_diff_range: tuple = eqx.field(
+        static=True, kw_only=True, default=(-600.0, 200.0), converter=_frozen
+    )
+    scale: float = eqx.field(static=True, kw_only=True, default=1.0)
+    hold_menu: tuple = eqx.field(static=True, kw_only=True, default=HOLD_MENU_MS, converter=_frozen)
+    hold_jitter: float = eqx.field(static=True, kw_only=True, default=20.0)
+    sigma_menu: tuple = eqx.field(
+        static=True, kw_only=True, default=SIGMA_MENU_MS, converter=_frozen
+    )
+    sigma_jitter: float = eqx.field(static=True, kw_only=True, default=20.0)
+    length_offset: float = eqx.field(static=True, kw_only=True, default=10.0)
+    site_jitter: tuple = eqx.field(static=True, kw_only=True, default=(0.5, 1.5), converter=_frozen)
+    cluster_fraction: float = eqx.field(static=True, kw_only=True, default=0.3)
+    cluster_trees: tuple | None = eqx.field(
+        static=True, kw_only=True, default=None, converter=_frozen
+    )
+    cluster_events: tuple = eqx.field(static=True, kw_only=True, default=(5, 20), converter=_frozen)
+    cluster_window: float = eqx.field(static=True, kw_only=True, default=10.0)
+    cluster_interval: tuple = eqx.field(
+        static=True, kw_only=True, default=(100.0, 500.0), converter=_frozen
+    )
+
+    def _options(self) -> dict:
+        names = [
+            "branch",
+            "exc_range",
+            "inh_diff_range",
+            "scale",
+            "hold_menu",
+            "hold_jitter",
+            "sigma_menu",
+            "sigma_jitter",
+            "length_offset",
+            "site_jitter",
+            "cluster_fraction",
+            "cluster_trees",
+            "cluster_events",
+            "cluster_window",
+            "cluster_interval",
+        ]
+        return {name: getattr(self, name) for name in names}
+
+    def __check_init__(self):
+        _plan(
+            duration=self.duration_ms,
+            dt=self.dt,
+            segment_lengths=self.segment_lengths,
+            tree=self.tree,
+            **self._options(),
+        )
+
+    @property
+    def n_inputs(self) -> int:
+        return 2 * len(self.segment_lengths)
+
+    def __call__(self, key: PRNGKeyArray) -> Float[Array, "T n_inputs"]:
+        return doubly_stochastic(
+            key,
+            self.duration_ms,
+            self.segment_lengths,
+            self.tree,
+            dt=self.dt,
+            **self._options(),
+        )
+
+    def describe(self) -> dict:
+        options = {k: _jsonable(v) for k, v in self._options().items()}
+        return {
+            "class": type(self).__name__,
+            "duration_ms": float(self.duration_ms),
+            "dt": float(self.dt),
+            "n_samples": self.n_samples,
+            "segment_lengths": _jsonable(self.segment_lengths),
+            "tree": _jsonable(self.tree),
+            **options,
+            "columns": "excitatory sites 0..n-1, then inhibitory sites 0..n-1",
+            "reference": "Beniaguev, Segev & London 2021, Neuron 109:2727",
         }

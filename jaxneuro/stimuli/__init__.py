@@ -12,6 +12,9 @@ from ._currents import (
 from ._currents import (
     step as step,
 )
+from ._doubly_stochastic import (
+    doubly_stochastic as doubly_stochastic,
+)
 from ._spike_trains import (
     inhomogeneous_poisson as inhomogeneous_poisson,
 )
@@ -21,6 +24,7 @@ from ._spike_trains import (
 from ._stack import stack as stack
 
 __all__ = [
+    "doubly_stochastic",
     "inhomogeneous_poisson",
     "ornstein_uhlenbeck",
     "poisson",
