@@ -40,10 +40,20 @@ class _CNNLSTMNet(nnx.Module):
             h = act(conv(h))
         flat = h.reshape(-1)
         zeros = jnp.zeros((self.lstm_size,), flat.dtype)
+        # nnx.LSTMCell's step, with the input projections (the big matmuls) hoisted out of the
+        # repeats: every repeat sees the same input
+        cell = self.lstm
+        xi, xf, xg, xo = cell.ii(flat), cell.if_(flat), cell.ig(flat), cell.io(flat)
 
         def repeat(carry, _):
-            carry, y = self.lstm(carry, flat)
-            return carry, y
+            c, h = carry
+            i = cell.gate_fn(xi + cell.hi(h))
+            f = cell.gate_fn(xf + cell.hf(h))
+            g = cell.activation_fn(xg + cell.hg(h))
+            o = cell.gate_fn(xo + cell.ho(h))
+            c = f * c + i * g
+            h = o * cell.activation_fn(c)
+            return (c, h), h
 
         _, ys = jax.lax.scan(repeat, (zeros, zeros), None, length=self.repeats)
         h = ys.mean(axis=0)
@@ -71,7 +81,8 @@ class CNNLSTM(Surrogate):
     ``apply`` runs **closed loop**: a ``lax.scan`` feeds each predicted ``v`` back into the window.
     The state is the window buffer ``[W, 1 + n_inputs]`` of raw ``[v_j, x_j]`` rows (mV, input units)
     of the last ``W`` samples; ``init_state`` fills it with ``[v_rest, 0, …]``. Train with teacher
-    forcing: :meth:`apply_teacher_forced` (whole traces) or :meth:`one_step` (windows).
+    forcing: :meth:`apply_teacher_forced` (whole traces) or :meth:`one_step` (windows), and on its
+    own feedback with :meth:`apply_rollout` (``FitConfig(rollout=…)``).
 
     Args:
         spec: the teacher's spec (copied); it must have a ``"v"`` output.
@@ -209,6 +220,31 @@ class CNNLSTM(Surrogate):
         """One-step predictions along a true voltage trace (the training entry point)."""
         wins, buf = self.windows(inputs, v, state)
         return self.one_step(params, wins), buf
+
+    def apply_rollout(
+        self,
+        params,
+        inputs: Float[Array, "T n_inputs"],
+        v: Float[Array, " T"],
+        steps: int,
+        state=None,
+    ) -> tuple[Outputs, Float[Array, "W C"]]:
+        """Teacher-forced over the first ``T − steps`` samples, then closed loop over the last
+        ``steps`` (from the buffer of the true trace), for training on the model's own feedback.
+
+        ``v`` is only read over the teacher-forced part. ``steps = 0`` equals
+        :meth:`apply_teacher_forced`; ``steps = T`` equals :meth:`apply` from ``state``.
+        """
+        n = inputs.shape[0] - steps
+        if not (isinstance(steps, int) and n >= 0):
+            raise ValueError(f"steps must be an int in [0, {inputs.shape[0]}], got {steps!r}")
+        if n == 0:
+            return self.apply(params, inputs, state)
+        forced, buf = self.apply_teacher_forced(params, inputs[:n], jnp.asarray(v)[:n], state)
+        if steps == 0:
+            return forced, buf
+        closed, buf = self.apply(params, inputs[n:], buf)
+        return {k: jnp.concatenate([forced[k], closed[k]]) for k in forced}, buf
 
     # --- closed loop -------------------------------------------------------------------------
     def apply(

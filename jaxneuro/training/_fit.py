@@ -41,6 +41,13 @@ class FitConfig(eqx.Module):
         val_windows: validation windows (fixed, drawn once from the validation split).
         seed: seed of initialisation and window sampling.
         loss: the :class:`LossMix`.
+        rollout: for autoregressive surrogates (with ``apply_rollout``, e.g. ``CNNLSTM``): the last
+            ``rollout`` samples of each loss window run closed loop on the surrogate's own
+            predictions, trained through the loop; the rest stay teacher-forced. 0: teacher
+            forcing throughout.
+        feedback_noise_mv: standard deviation (mV) of Gaussian noise added to the true voltage
+            that teacher forcing feeds back (training only; the targets stay clean), so the
+            surrogate learns to correct its own errors (Oláh et al.'s drift remedies).
     """
 
     steps: int = eqx.field(static=True, default=2000)
@@ -56,6 +63,8 @@ class FitConfig(eqx.Module):
     val_windows: int = eqx.field(static=True, default=64)
     seed: int = eqx.field(static=True, default=0)
     loss: LossMix = eqx.field(static=True, default=LossMix())
+    rollout: int = eqx.field(static=True, default=0)
+    feedback_noise_mv: float = eqx.field(static=True, default=0.0)
 
     def __check_init__(self):
         for name in ("steps", "batch_size", "window", "eval_every", "patience", "val_windows"):
@@ -66,9 +75,16 @@ class FitConfig(eqx.Module):
             raise ValueError(f"burn_in must be >= 0, got {self.burn_in}")
         if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if not (isinstance(self.rollout, int) and 0 <= self.rollout <= self.window):
+            raise ValueError(f"rollout must be an int in [0, window], got {self.rollout!r}")
+        if not (math.isfinite(self.feedback_noise_mv) and self.feedback_noise_mv >= 0):
+            raise ValueError(f"feedback_noise_mv must be >= 0, got {self.feedback_noise_mv}")
 
     def describe(self) -> dict:
         fields = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "loss"}
+        for k in ("rollout", "feedback_noise_mv"):  # omitted at their defaults, so checkpoints
+            if not fields[k]:  # of fits from before these options still resume
+                del fields[k]
         loss = {k: getattr(self.loss, k) for k in ("spike_bce", "v_mse", "v_clip_mv")}
         return {**fields, "loss": loss}
 
@@ -91,10 +107,15 @@ def burn_in_of(surrogate: Surrogate) -> int:
     return 0
 
 
-def forward(surrogate: Surrogate, params, inputs, targets) -> dict:
-    """Training forward pass: teacher-forced where the family supports it, else ``apply``."""
+def forward(surrogate: Surrogate, params, inputs, targets, rollout: int = 0, v_feedback=None):
+    """Training forward pass: teacher-forced where the family supports it (feeding back
+    ``v_feedback``, default the true ``v``; closed loop over the last ``rollout`` samples), else
+    ``apply``."""
+    v = targets["v"] if v_feedback is None else v_feedback
+    if rollout and hasattr(surrogate, "apply_rollout"):
+        return surrogate.apply_rollout(params, inputs, v, rollout)[0]
     if hasattr(surrogate, "apply_teacher_forced"):
-        return surrogate.apply_teacher_forced(params, inputs, targets["v"])[0]
+        return surrogate.apply_teacher_forced(params, inputs, v)[0]
     return surrogate.apply(params, inputs)[0]
 
 
@@ -182,8 +203,14 @@ def fit(
 
     lag = surrogate.latency  # output k estimates teacher output k − lag
 
-    def loss_fn(params, xs, ys):
-        pred = jax.vmap(lambda x, y: forward(surrogate, params, x, y))(xs, ys)
+    noisy = config.feedback_noise_mv > 0 and "v" in y_train
+
+    def loss_fn(params, xs, ys, noise_key=None):
+        v_in = ys.get("v")
+        if noisy and noise_key is not None:
+            v_in = v_in + config.feedback_noise_mv * jax.random.normal(noise_key, v_in.shape)
+        run = lambda x, y, v: forward(surrogate, params, x, y, config.rollout, v)  # noqa: E731
+        pred = jax.vmap(run)(xs, ys, v_in)
         pred = {k: v[:, burn_in:] for k, v in pred.items()}
         target = {k: v[:, burn_in - lag : v.shape[1] - lag] for k, v in ys.items()}
         return config.loss(pred, target, v_scale)
@@ -197,7 +224,8 @@ def fit(
     @jax.jit
     def train_step(params, opt_state, step, x, y):
         xs, ys = sample(step, x, y)
-        loss, grads = jax.value_and_grad(loss_fn)(params, xs, ys)
+        noise_key = jax.random.fold_in(jax.random.fold_in(key, step + 1), 1)
+        loss, grads = jax.value_and_grad(loss_fn)(params, xs, ys, noise_key)
         updates, opt_state = optimiser.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
