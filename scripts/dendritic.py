@@ -30,7 +30,10 @@ DURATION_MS = 6000.0
 SKIP_MS = 500  # Beniaguev's evaluation discards each simulation's first 500 ms
 MAX_SPIKES = 24  # … and keeps test simulations with ≤ 24 output spikes
 CLIP_MV = -55.0
-RECEPTIVE_FIELD = 121  # ms, the TCN history: 1 + Σ(k − 1) over layers
+RECEPTIVE_FIELD = 61  # ms, the TCN history: 1 + Σ(k − 1) over layers
+FIGURE = (
+    Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "dendritic_depth_sweep.png"
+)
 
 
 def teacher(cell: str) -> ReducedL5PC:
@@ -41,11 +44,12 @@ def dataset_path(work: Path, cell: str) -> Path:
     return work / f"{cell}.zarr"
 
 
-def make_data(work: Path, n: int) -> None:
+def make_data(work: Path, n: int, cells=tuple(CELLS), duration_ms: float = DURATION_MS) -> None:
     """Both cells on the same inputs (seed 0): 80/10/10 train/validation/test."""
-    for cell in CELLS:
+    for cell in cells:
         sim = teacher(cell)
-        jn.data.generate(sim, sim.input_sampler(DURATION_MS), n, dataset_path(work, cell), seed=0)
+        sampler = sim.input_sampler(duration_ms)
+        jn.data.generate(sim, sampler, n, dataset_path(work, cell), seed=0)
 
 
 # --------------------------------------------------------------------------- surrogates
@@ -77,11 +81,11 @@ def fit_config(steps: int) -> FitConfig:
     )
 
 
-def test_metrics(surrogate, params, dataset, sim) -> dict:
+def test_metrics(surrogate, params, dataset) -> dict:
     """Held-out metrics of ``dataset``'s test split, Beniaguev's protocol: skip the first
     500 ms, keep simulations with ≤ 24 spikes, pool 1 ms bins; voltage clipped at −55 mV, raw
     (no rescaling) and moment-matched (Beniaguev/ELM convention)."""
-    x, y = dataset.split("test")
+    x, y = dataset.batch(dataset.split("test"))
     keep = np.asarray(y["spikes"]).sum(axis=1) <= MAX_SPIKES
     x, v_true, s_true = x[keep], np.asarray(y["v"])[keep], np.asarray(y["spikes"])[keep]
     run = jax.jit(jax.vmap(lambda xi: surrogate.apply(params, xi)[0]))
@@ -119,17 +123,28 @@ def train(work: Path, cell: str, name: str, surrogate, steps: int) -> dict:
         surrogate, dataset, fit_config(steps), checkpoint_dir=work / "fit" / f"{cell}-{name}"
     )
     wall = time.perf_counter() - t0
-    n_params = sum(int(np.size(a)) for a in jax.tree.leaves(result.params))
+    n_params = result.surrogate.n_params(result.params)
     record = {
         "cell": cell,
         "name": name,
         "family": type(surrogate).__name__,
         "n_params": n_params,
-        "config": result.surrogate.config() if hasattr(result.surrogate, "config") else {},
+        "config": result.surrogate.config(),
         "fit_wall_s": wall,
         "best_step": result.best_step,
-        **test_metrics(result.surrogate, result.params, dataset, teacher(cell)),
+        **test_metrics(result.surrogate, result.params, dataset),
     }
+    card = {
+        "data": {"path": str(dataset_path(work, cell)), "n": dataset.n, "seed": 0,
+                 "sampler": dataset.manifest.get("sampler")},
+        "training": {"config": fit_config(steps).describe(), "best_step": result.best_step,
+                     "wall_s": wall, "history": result.history},
+        "fidelity": {k: record[k] for k in ("n_test", "n_excluded", "spikes", "voltage")},
+        "protocol": f"test split, first {SKIP_MS} ms skipped, runs with <= {MAX_SPIKES} spikes, "
+                    f"1 ms bins pooled; voltage clipped at {CLIP_MV} mV",
+    }  # fmt: skip
+    jn.save(work / "models" / f"{cell}-{name}", result.surrogate, result.params,
+            teacher=CELLS[cell][0], card=card)  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1, default=float))
     print(
@@ -152,23 +167,83 @@ def elm(work: Path, n_memory: int, steps: int) -> None:
     train(work, "nmda", f"elm{n_memory}", ELM(spec, n_memory=n_memory), steps)
 
 
+def load_runs(work: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((work / "runs").glob("*.json"))]
+
+
+def figure(work: Path, out: Path) -> None:
+    """AUC and TPR at 0.25 % FPR against TCN depth, NMDA cell vs AMPA twin (+ ELM)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = load_runs(work)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    metrics = [("auc", "spike AUC"), ("tpr_at_fpr_0.0025", "TPR at 0.25 % FPR"),
+               ("rmse_clipped_mv", "soma RMSE, clipped (mV)")]  # fmt: skip
+    for cell, colour in (("nmda", "tab:red"), ("ampa", "tab:blue")):
+        tcn = sorted((r for r in runs if r["cell"] == cell and r["family"] == "TCN"),
+                     key=lambda r: r["config"]["n_layers"])  # fmt: skip
+        depth = [r["config"]["n_layers"] for r in tcn]
+        for ax, (key, label) in zip(axes, metrics, strict=True):
+            group = "voltage" if key.startswith("rmse") else "spikes"
+            ax.plot(depth, [r[group][key] for r in tcn], "o-", color=colour,
+                    label=f"{cell.upper()} cell, TCN")  # fmt: skip
+            for r in runs:
+                if r["cell"] == cell and r["family"] == "ELM":
+                    ax.axhline(
+                        r[group][key], color=colour, ls="--", label=f"{cell.upper()}, {r['name']}"
+                    )
+            ax.set_xlabel("TCN depth (layers)")
+            ax.set_title(label)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    summary = [{k: r[k] for k in ("cell", "name", "family", "n_params", "spikes", "voltage", "n_test",
+                                  "fit_wall_s")} for r in runs]  # fmt: skip
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=1, default=float))
+    print(f"wrote {out} and {out.with_suffix('.json')}")
+
+
+def ship(work: Path, max_params: int = 100_000) -> None:
+    """Copy the best small surrogate of each cell (by spike AUC, ≤ ``max_params``) into the
+    package as ``l5pc-nmda`` / ``l5pc-ampa``."""
+    import shutil
+
+    for cell, name in (("nmda", "l5pc-nmda"), ("ampa", "l5pc-ampa")):
+        runs = [r for r in load_runs(work) if r["cell"] == cell and r["n_params"] <= max_params]
+        best = max(runs, key=lambda r: r["spikes"]["auc"])
+        target = PACKAGE / name
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(work / "models" / f"{cell}-{best['name']}", target)
+        print(f"{name}: {best['name']} ({best['n_params']} params) AUC {best['spikes']['auc']:.4f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stage", choices=["data", "sweep", "elm", "figure", "ship"])
     parser.add_argument("--work", type=Path, default=Path("out/dendritic"))
     parser.add_argument("--n", type=int, default=512, help="simulations per cell (6 s each)")
+    parser.add_argument("--duration-ms", type=float, default=DURATION_MS)
+    parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
     parser.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3, 4, 5, 7])
-    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--width", type=int, default=24)
     parser.add_argument("--memory", type=int, default=20, help="ELM memory units")
     parser.add_argument("--steps", type=int, default=1500)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.stage == "data":
-        make_data(args.work, args.n)
+        make_data(args.work, args.n, args.cells, args.duration_ms)
     elif args.stage == "sweep":
         sweep(args.work, args.depths, args.width, args.steps)
     elif args.stage == "elm":
         elm(args.work, args.memory, args.steps)
+    elif args.stage == "figure":
+        figure(args.work, FIGURE)
+    elif args.stage == "ship":
+        ship(args.work)
 
 
 if __name__ == "__main__":
