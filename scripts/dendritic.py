@@ -171,6 +171,27 @@ def load_runs(work: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((work / "runs").glob("*.json"))]
 
 
+def output_statistics(work: Path) -> dict:
+    """§5.5(3) over each whole dataset: mean rate, share of runs with ≤ 24 spikes, mean ISI CV."""
+    stats = {}
+    for cell in CELLS:
+        ds = jn.data.open_dataset(dataset_path(work, cell))
+        spikes = np.asarray(ds.batch(np.arange(ds.n)).outputs["spikes"])
+        counts = spikes.sum(axis=1)
+        cvs = []
+        for row in spikes:
+            isi = np.diff(np.flatnonzero(row))
+            if len(isi) >= 2:
+                cvs.append(isi.std() / isi.mean())
+        stats[cell] = {
+            "n": int(ds.n),
+            "rate_hz": float(counts.mean() / (spikes.shape[1] / 1000)),
+            "share_le_24_spikes": float(np.mean(counts <= MAX_SPIKES)),
+            "isi_cv": float(np.mean(cvs)),
+        }
+    return stats
+
+
 def figure(work: Path, out: Path) -> None:
     """AUC and TPR at 0.25 % FPR against TCN depth, NMDA cell vs AMPA twin (+ ELM)."""
     import matplotlib
@@ -184,8 +205,8 @@ def figure(work: Path, out: Path) -> None:
                ("rmse_clipped_mv", "soma RMSE, clipped (mV)")]  # fmt: skip
     for cell, colour in (("nmda", "tab:red"), ("ampa", "tab:blue")):
         tcn = sorted((r for r in runs if r["cell"] == cell and r["family"] == "TCN"),
-                     key=lambda r: r["config"]["n_layers"])  # fmt: skip
-        depth = [r["config"]["n_layers"] for r in tcn]
+                     key=lambda r: len(r["config"]["channels"]))  # fmt: skip
+        depth = [len(r["config"]["channels"]) for r in tcn]
         for ax, (key, label) in zip(axes, metrics, strict=True):
             group = "voltage" if key.startswith("rmse") else "spikes"
             ax.plot(depth, [r[group][key] for r in tcn], "o-", color=colour,
@@ -201,9 +222,10 @@ def figure(work: Path, out: Path) -> None:
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
-    summary = [{k: r[k] for k in ("cell", "name", "family", "n_params", "spikes", "voltage", "n_test",
+    summary = [{k: r[k] for k in ("cell", "name", "family", "config", "n_params", "spikes", "voltage", "n_test",
                                   "fit_wall_s")} for r in runs]  # fmt: skip
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=1, default=float))
+    payload = {"datasets": output_statistics(work), "runs": summary}
+    out.with_suffix(".json").write_text(json.dumps(payload, indent=1, default=float))
     print(f"wrote {out} and {out.with_suffix('.json')}")
 
 
