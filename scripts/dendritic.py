@@ -155,9 +155,9 @@ def train(work: Path, cell: str, name: str, surrogate, steps: int) -> dict:
     return record
 
 
-def sweep(work: Path, depths, width: int, steps: int) -> None:
+def sweep(work: Path, depths, width: int, steps: int, cells=tuple(CELLS)) -> None:
     for depth in depths:
-        for cell in CELLS:
+        for cell in cells:
             spec = teacher(cell).spec
             train(work, cell, f"tcn{depth}x{width}", build_tcn(spec, depth, width), steps)
 
@@ -259,7 +259,7 @@ def main() -> None:
     if args.stage == "data":
         make_data(args.work, args.n, args.cells, args.duration_ms)
     elif args.stage == "sweep":
-        sweep(args.work, args.depths, args.width, args.steps)
+        sweep(args.work, args.depths, args.width, args.steps, args.cells)
     elif args.stage == "elm":
         elm(args.work, args.memory, args.steps)
     elif args.stage == "figure":
