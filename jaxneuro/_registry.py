@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -56,3 +57,41 @@ def _load_builtins() -> None:
         m.Izhikevich.izhikevich2003,
         "Izhikevich 2003 with the paper's 1 ms Gauss-Seidel Euler scheme",
     )
+    _load_surrogates()
+
+
+def _load_surrogates() -> None:
+    """The temporal surrogate families (untrained, on a teacher's spec) and the shipped ones.
+
+    Family names are those of ``jaxneuro fit FAMILY``. ``create("tcn", teacher="lif",
+    teacher_kwargs={"dt": 1.0}, channels=8)`` picks the teacher and the sizes; the default is the
+    family's default size on ``hh-synaptic``'s spec. The ``MLP`` is not registered: it maps circuit
+    parameters to response statistics, with no time axis, state or streaming, so it is not a
+    ``Simulator`` (no ``spec`` of sampled signals) and the protocol does not apply to it.
+    """
+    from . import surrogates as s
+    from ._saving import pretrained, read_card
+
+    on = f"on a teacher's spec (teacher={s.DEFAULT_TEACHER!r}, teacher_kwargs=, dt=)"
+    register("tcn", s.on_teacher(s.TCN), f"untrained causal TCN surrogate (Beniaguev 2021) {on}")
+    register(
+        "cnn-lstm",
+        s.on_teacher(s.CNNLSTM),
+        f"untrained closed-loop CNN-LSTM surrogate (Olah 2022) {on}",
+    )
+    register("elm", s.on_teacher(s.ELM), f"untrained ELM neuron surrogate (Spieler 2024) {on}")
+    register(
+        "encoder-decoder",
+        s.on_teacher(s.ConvEncoderDecoder),
+        f"untrained CoNNear-style conv encoder-decoder surrogate {on}",
+    )
+    for name in pretrained():
+        card = read_card(name)
+        teacher = card["teacher"]["name"]
+        kwargs = "".join(f", {k}={v}" for k, v in card["teacher"].get("kwargs", {}).items())
+        register(
+            name,
+            functools.partial(s.Pretrained, name),
+            f"shipped {card['family']} surrogate ({card.get('n_params', 0):,} trained weights) "
+            f"of {teacher}{kwargs}; init() gives its trained weights",
+        )

@@ -8,4 +8,7 @@ from ._encoder_decoder import ConvEncoderDecoder as ConvEncoderDecoder
 from ._mlp import CIRCUIT_FEATURES as CIRCUIT_FEATURES
 from ._mlp import CIRCUIT_STATISTICS as CIRCUIT_STATISTICS
 from ._mlp import MLP as MLP
+from ._registered import DEFAULT_TEACHER as DEFAULT_TEACHER
+from ._registered import Pretrained as Pretrained
+from ._registered import on_teacher as on_teacher
 from ._tcn import TCN as TCN

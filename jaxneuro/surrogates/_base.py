@@ -23,7 +23,7 @@ import numpy as np
 from flax import nnx
 from jaxtyping import Array, Float
 
-from .._simulator import IOSpec, Outputs, Simulator, check_inputs, guard_finite
+from .._simulator import IOSpec, Outputs, Simulator, check_inputs, check_state, guard_finite
 
 SPIKES = "spikes"
 """Output channel that a surrogate predicts as a per-sample probability (with ``"spike_logits"``)."""
@@ -317,6 +317,15 @@ class Surrogate(Simulator):
         """Validated inputs: ``ValueError`` on a bad shape, ``eqx.error_if`` on NaN/inf in the
         inputs or the weights."""
         return guard_finite(check_inputs(self._spec, inputs), params)
+
+    def state_or_rest(self, state: Any, params: Any = None) -> Any:
+        """``state`` checked against :meth:`init_state` (a ``ValueError`` naming the expected
+        structure and shapes), or the rest state when ``state`` is ``None``."""
+        rest = self.init_state(params)
+        if state is None:
+            return rest
+        check_state(state, rest)
+        return state
 
     def readout(self, heads: Float[Array, "T n_heads"]) -> Outputs:
         """Network outputs → named outputs in the teacher's units."""

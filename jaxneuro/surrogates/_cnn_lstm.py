@@ -154,12 +154,7 @@ class CNNLSTM(Surrogate):
         return buf.at[:, 0].set(self.v_rest)
 
     def _buffer(self, state, params, dtype) -> Float[Array, "W C"]:
-        buf = self.init_state(params) if state is None else jnp.asarray(state)
-        if buf.shape != (self.window, 1 + self.spec.n_inputs):
-            raise ValueError(
-                f"state must be the window buffer of shape {(self.window, 1 + self.spec.n_inputs)}"
-                f" (rows [v, inputs]), got {buf.shape}"
-            )
+        buf = jnp.asarray(self.state_or_rest(state, params))  # rows [v, inputs]
         return buf.astype(dtype)
 
     # --- one step ----------------------------------------------------------------------------

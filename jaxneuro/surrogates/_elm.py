@@ -151,9 +151,7 @@ class ELM(Surrogate):
     ) -> tuple[Outputs, dict[str, Array]]:
         x = self.check(inputs, params)
         dtype = float_dtype(x, params)
-        state = self.init_state(params) if state is None else state
-        if set(state) != {"s", "m"} or state["s"].shape != (self.spec.n_inputs,):
-            raise ValueError("state must be {'s': [n_inputs], 'm': [n_memory]} (see init_state)")
+        state = self.state_or_rest(state, params)  # {"s": [n_inputs], "m": [n_memory]}
         net = self.merge(params)
         dt = self.spec.dt
         k_s = math.exp(-dt / self.tau_s)

@@ -168,13 +168,8 @@ class ConvEncoderDecoder(Surrogate):
     ) -> tuple[Outputs, dict[str, Array]]:
         x = self.check(inputs, params)
         dtype = float_dtype(x, params)
-        state = self.init_state(params) if state is None else state
+        state = self.state_or_rest(state, params)  # {"history": [left_context, n_in], "phase"}
         history, phase = jnp.asarray(state["history"]), jnp.asarray(state["phase"])
-        if history.shape != (self.left_context, self.spec.n_inputs) or phase.shape != ():
-            raise ValueError(
-                "state must be {'history': [left_context, n_inputs], 'phase': int scalar}; got "
-                f"history {history.shape}, phase {phase.shape} (see init_state)"
-            )
         n_t, h, p = x.shape[0], self.left_context, self.block
         seq = jnp.concatenate([history.astype(dtype), x.astype(dtype)])
         length = math.ceil((p + h + n_t) / p) * p

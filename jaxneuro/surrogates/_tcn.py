@@ -111,12 +111,7 @@ class TCN(Surrogate):
     ) -> tuple[Outputs, Float[Array, "history n_inputs"]]:
         x = self.check(inputs, params)
         dtype = float_dtype(x, params)
-        history = self.init_state(params) if state is None else jnp.asarray(state)
-        if history.shape != (self.receptive_field - 1, self.spec.n_inputs):
-            raise ValueError(
-                f"state must be the input history of shape "
-                f"{(self.receptive_field - 1, self.spec.n_inputs)}, got {history.shape}"
-            )
+        history = jnp.asarray(self.state_or_rest(state, params))
         seq = jnp.concatenate([history.astype(dtype), x.astype(dtype)])
         heads = self.merge(params)(self.scaling.normalise_inputs(seq))
         return self.readout(heads), seq[seq.shape[0] - history.shape[0] :]
