@@ -264,7 +264,7 @@ class Surrogate(Simulator):
 
     def head_bias(self) -> jax.Array:
         """Initial bias of the output layer: spike logit at ``spike_prior``, zero elsewhere."""
-        b = jnp.zeros(self.n_heads)
+        b = jnp.zeros(self.n_heads, jnp.float32)  # the weights are float32, also under x64
         return b.at[0].set(self.spike_bias()) if self.has_spikes else b
 
     def init(self, key: Array | None = None) -> nnx.State:
