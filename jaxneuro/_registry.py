@@ -57,6 +57,16 @@ def _load_builtins() -> None:
         m.Izhikevich.izhikevich2003,
         "Izhikevich 2003 with the paper's 1 ms Gauss-Seidel Euler scheme",
     )
+    register(
+        "l5pc",
+        m.ReducedL5PC,
+        "reduced L5 pyramidal cell, 48 compartments, AMPA+NMDA/GABA_A inputs (Beniaguev 2021)",
+    )
+    register(
+        "l5pc-ampa",
+        lambda **kw: m.ReducedL5PC(nmda=False, **kw),
+        "the reduced L5 pyramidal cell's AMPA-only twin (no NMDA)",
+    )
     _load_surrogates()
 
 

@@ -162,9 +162,10 @@ def sweep(work: Path, depths, width: int, steps: int, cells=tuple(CELLS)) -> Non
             train(work, cell, f"tcn{depth}x{width}", build_tcn(spec, depth, width), steps)
 
 
-def elm(work: Path, n_memory: int, steps: int) -> None:
-    spec = teacher("nmda").spec
-    train(work, "nmda", f"elm{n_memory}", ELM(spec, n_memory=n_memory), steps)
+def elm(work: Path, n_memory: int, steps: int, cells=("nmda",)) -> None:
+    for cell in cells:
+        spec = teacher(cell).spec
+        train(work, cell, f"elm{n_memory}", ELM(spec, n_memory=n_memory), steps)
 
 
 def load_runs(work: Path) -> list[dict]:
@@ -261,7 +262,7 @@ def main() -> None:
     elif args.stage == "sweep":
         sweep(args.work, args.depths, args.width, args.steps, args.cells)
     elif args.stage == "elm":
-        elm(args.work, args.memory, args.steps)
+        elm(args.work, args.memory, args.steps, args.cells)
     elif args.stage == "figure":
         figure(args.work, FIGURE)
     elif args.stage == "ship":
