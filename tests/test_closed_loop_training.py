@@ -67,3 +67,19 @@ def test_fit_with_rollout_and_feedback_noise(dataset):
     for bad in (dict(rollout=33), dict(rollout=-1), dict(feedback_noise_mv=-1.0)):
         with pytest.raises(ValueError):
             FitConfig(**base, **bad)
+
+
+def test_fit_starts_from_init_params(dataset):
+    base = dict(steps=3, eval_every=3, window=32, batch_size=4, val_windows=4, patience=10)
+    first = fit(tiny(dataset.spec), dataset, FitConfig(**base, seed=1), progress=False)
+    again = fit(
+        tiny(dataset.spec),
+        dataset,
+        FitConfig(**base, seed=1),
+        progress=False,
+        init_params=first.params,
+        steps=3,
+    )
+    # the second fit's untrained baseline is the first fit's best validation loss
+    best = min(r["val_loss"] for r in first.history)
+    np.testing.assert_allclose(again.history[0]["val_loss"], best, rtol=1e-5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -142,6 +143,7 @@ def fit(
     *,
     checkpoint_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    init_params=None,
     **overrides,
 ) -> FitResult:
     """Train ``surrogate`` to imitate the teacher that produced ``dataset``.
@@ -160,6 +162,8 @@ def fit(
         config: a :class:`FitConfig`; keyword ``overrides`` replace its fields.
         checkpoint_dir: where to keep ``checkpoint.safetensors`` and ``metrics.jsonl``.
         progress: show a progress bar.
+        init_params: weights to start from (e.g. an earlier fit's ``params``, to fine-tune in a
+            second stage); default fresh weights from ``config.seed``.
     """
     config = dataclasses.replace(config or FitConfig(), **overrides)
     if not isinstance(dataset, Dataset):
@@ -187,6 +191,8 @@ def fit(
     v_scale = v_scale.get("v", 1.0)
     key = jax.random.key(config.seed)
     params = surrogate.init(jax.random.fold_in(key, 0))
+    if init_params is not None:
+        params = jax.tree.map(lambda a, b: jnp.asarray(b, a.dtype), params, init_params)
     schedule = optax.warmup_cosine_decay_schedule(
         0.0, config.learning_rate, min(config.warmup_steps, config.steps // 2), config.steps
     )
@@ -245,6 +251,11 @@ def fit(
         log = Path(checkpoint_dir) / "metrics.jsonl"
         fingerprint = {"config": config.describe(), "dataset": str(dataset.path)}
         fingerprint["surrogate"] = repr(type(surrogate).__name__)
+        if init_params is not None:
+            digest = hashlib.sha256()
+            for leaf in jax.tree.leaves(params):
+                digest.update(np.asarray(leaf).tobytes())
+            fingerprint["init_params"] = digest.hexdigest()
         if ckpt.exists():
             state, meta = load_tree(ckpt, state)
             if meta.get("fingerprint") != json.loads(json.dumps(fingerprint)):
