@@ -55,20 +55,24 @@ OLAH_WITH_CURRENT = jn.data.OlahSynaptic(
 RECIPES = {
     # LIF: one TCN layer (Beniaguev et al. 2021, Fig. 2). Target: spike AUC ≥ 0.995. Driven in
     # the fluctuation-driven regime (mean below rheobase, R·I < V_th − E_L = 15 mV), as their
-    # I&F neuron under synaptic bombardment.
+    # I&F neuron under synaptic bombardment. The 64 ms kernel covers 6.4 τ_m (the reset's trace
+    # has decayed to 0.2 %). Data, not the kernel or the loss, limited the first recipe (256
+    # sweeps, 32 channels, 8,000 steps: validation AUC 0.9934): 128 channels on the same data
+    # overfit (0.9893), 1,024 sweeps gave 0.9944, 4,096 sweeps and 20,000 steps 0.9953, and with
+    # 64 channels 0.9959 (choices made on the validation stimuli, seed 2).
     "lif-tcn": Recipe(
         teacher="lif",
         teacher_kwargs={"dt": 1.0, "solver_dt": 0.1},
         sampler=_ou((0.6, 1.4), (0.3, 0.9), (2.0, 10.0), 2000.0),
-        n=256,
-        build=lambda spec: TCN(spec, n_layers=1, channels=32, kernel_sizes=64),
+        n=4096,
+        build=lambda spec: TCN(spec, n_layers=1, channels=64, kernel_sizes=64),
         config=FitConfig(
-            steps=8000,
+            steps=20000,
             batch_size=32,
             window=256,
             learning_rate=1e-2,
             eval_every=200,
-            patience=8,
+            patience=20,
             loss=LossMix(spike_bce=4.0, v_mse=1.0),
         ),
         targets={"spikes.auc": (">=", 0.995)},
