@@ -465,6 +465,10 @@ def sampler_from_description(described: dict, duration_ms: float, dt: float):
                 silent_fraction=described["silent_fraction"],
                 current=None if current is None else ou(current),
             )
+        if kind == "BeniaguevSynaptic":
+            fixed = {"class", "duration_ms", "dt", "n_samples", "columns", "reference"}
+            options = {k: v for k, v in described.items() if k not in fixed}
+            return data.BeniaguevSynaptic(duration_ms, dt=dt, **options)
     except (KeyError, TypeError) as e:
         raise ValueError(f"cannot rebuild the {kind} sampler from its description ({e})") from None
     return None

@@ -81,11 +81,10 @@ def fit_config(steps: int) -> FitConfig:
     )
 
 
-def test_metrics(surrogate, params, dataset) -> dict:
-    """Held-out metrics of ``dataset``'s test split, Beniaguev's protocol: skip the first
-    500 ms, keep simulations with ≤ 24 spikes, pool 1 ms bins; voltage clipped at −55 mV, raw
-    (no rescaling) and moment-matched (Beniaguev/ELM convention)."""
-    x, y = dataset.batch(dataset.split("test"))
+def predict(surrogate, params, dataset, split: str):
+    """The surrogate on ``split`` of Beniaguev's protocol: runs with ≤ 24 spikes, first 500 ms
+    skipped. Returns predicted v and spike probability, true v and spikes (≤ 1 per bin)."""
+    x, y = dataset.batch(dataset.split(split))
     keep = np.asarray(y["spikes"]).sum(axis=1) <= MAX_SPIKES
     x, v_true, s_true = x[keep], np.asarray(y["v"])[keep], np.asarray(y["spikes"])[keep]
     run = jax.jit(jax.vmap(lambda xi: surrogate.apply(params, xi)[0]))
@@ -95,7 +94,20 @@ def test_metrics(surrogate, params, dataset) -> dict:
         for k in out:
             out[k].append(np.asarray(o[k]))
     v_pred, p_spike = (np.concatenate(out[k])[:, SKIP_MS:] for k in ("v", "spikes"))
-    v_true, s_true = v_true[:, SKIP_MS:], np.minimum(s_true[:, SKIP_MS:], 1)
+    return (
+        v_pred,
+        p_spike,
+        v_true[:, SKIP_MS:],
+        np.minimum(s_true[:, SKIP_MS:], 1),
+        int((~keep).sum()),
+    )
+
+
+def test_metrics(surrogate, params, dataset) -> dict:
+    """Held-out metrics of ``dataset``'s test split, Beniaguev's protocol: skip the first
+    500 ms, keep simulations with ≤ 24 spikes, pool 1 ms bins; voltage clipped at −55 mV, raw
+    (no rescaling) and moment-matched (Beniaguev/ELM convention)."""
+    v_pred, p_spike, v_true, s_true, excluded = predict(surrogate, params, dataset, "test")
     roc = jn.metrics.roc_metrics(p_spike.ravel(), s_true.ravel())
     voltage = {
         "rmse_clipped_mv": jn.metrics.rmse(v_pred, v_true, clip_mv=CLIP_MV),
@@ -105,11 +117,32 @@ def test_metrics(surrogate, params, dataset) -> dict:
         "ev_clipped": jn.metrics.explained_variance(v_pred, v_true, clip_mv=CLIP_MV),
     }
     return {
-        "n_test": int(keep.sum()),
-        "n_excluded": int((~keep).sum()),
+        "n_test": len(v_pred),
+        "n_excluded": excluded,
         "spikes": {k: float(v) for k, v in roc.items()},
         "voltage": {k: float(v) for k, v in voltage.items()},
     }
+
+
+def spike_decoding(surrogate, params, dataset, window_ms: float = 3.0) -> tuple[float, dict]:
+    """The probability threshold with the best pooled F1 (±``window_ms``) on the validation
+    split, and precision, recall and jitter with it on the test split."""
+    scores = []
+    thresholds = np.arange(0.1, 0.8, 0.05)
+    _, prob, _, true, _ = predict(surrogate, params, dataset, "validation")
+    for thr in thresholds:
+        pred = jn.metrics.decode_spikes(prob, thr, 2, mode="peak")
+        got = jn.metrics.summarise_batch(
+            spikes_pred=pred, spikes_true=true, dt=1.0, window_ms=window_ms
+        )
+        scores.append(np.nan_to_num(got["f1_pooled"]))
+    threshold = float(thresholds[int(np.argmax(scores))])
+    _, prob, _, true, _ = predict(surrogate, params, dataset, "test")
+    pred = jn.metrics.decode_spikes(prob, threshold, 2, mode="peak")
+    got = jn.metrics.summarise_batch(
+        spikes_pred=pred, spikes_true=true, dt=1.0, window_ms=window_ms
+    )
+    return threshold, {k: float(v) for k, v in got.items()}
 
 
 def train(work: Path, cell: str, name: str, surrogate, steps: int) -> dict:
@@ -238,9 +271,19 @@ def ship(work: Path, max_params: int = 100_000) -> None:
     for cell, name in (("nmda", "l5pc-nmda"), ("ampa", "l5pc-ampa")):
         runs = [r for r in load_runs(work) if r["cell"] == cell and r["n_params"] <= max_params]
         best = max(runs, key=lambda r: r["spikes"]["auc"])
+        source = work / "models" / f"{cell}-{best['name']}"
+        surrogate, params = jn.load(source)
+        threshold, decoded = spike_decoding(
+            surrogate, params, jn.data.open_dataset(dataset_path(work, cell))
+        )
+        card = json.loads((source / "card.json").read_text())
+        card["spike_threshold"] = threshold
+        card["fidelity"]["spikes"] |= decoded
+        card["fidelity"]["spike_window_ms"] = 3.0
         target = PACKAGE / name
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(work / "models" / f"{cell}-{best['name']}", target)
+        shutil.copytree(source, target)
+        (target / "card.json").write_text(json.dumps(card, indent=2, default=float))
         print(f"{name}: {best['name']} ({best['n_params']} params) AUC {best['spikes']['auc']:.4f}")
 
 
