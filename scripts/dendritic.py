@@ -4,6 +4,7 @@ the shipped ``l5pc-nmda`` / ``l5pc-ampa`` surrogates. Every stage resumes where 
 
     python scripts/dendritic.py data    [--work DIR] [--n 512]
     python scripts/dendritic.py sweep   [--work DIR] [--depths 1 2 3 4 5 7] [--steps N]
+    python scripts/dendritic.py wide    [--work DIR] [--steps N]
     python scripts/dendritic.py elm     [--work DIR] [--steps N]
     python scripts/dendritic.py figure  [--work DIR]
     python scripts/dendritic.py ship    [--work DIR]
@@ -195,6 +196,13 @@ def sweep(work: Path, depths, width: int, steps: int, cells=tuple(CELLS)) -> Non
             train(work, cell, f"tcn{depth}x{width}", build_tcn(spec, depth, width), steps)
 
 
+def wide(work: Path, steps: int, cells=tuple(CELLS)) -> None:
+    """Beniaguev's one-hidden-layer "FCN" for the AMPA cell: 1 layer × 128 units × 43 ms."""
+    for cell in cells:
+        spec = teacher(cell).spec
+        train(work, cell, "fcn1x128", TCN(spec, n_layers=1, channels=128, kernel_sizes=43), steps)
+
+
 def elm(work: Path, n_memory: int, steps: int, cells=("nmda",)) -> None:
     for cell in cells:
         spec = teacher(cell).spec
@@ -289,7 +297,7 @@ def ship(work: Path, max_params: int = 100_000) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=["data", "sweep", "elm", "figure", "ship"])
+    parser.add_argument("stage", choices=["data", "sweep", "wide", "elm", "figure", "ship"])
     parser.add_argument("--work", type=Path, default=Path("out/dendritic"))
     parser.add_argument("--n", type=int, default=512, help="simulations per cell (6 s each)")
     parser.add_argument("--duration-ms", type=float, default=DURATION_MS)
@@ -304,6 +312,8 @@ def main() -> None:
         make_data(args.work, args.n, args.cells, args.duration_ms)
     elif args.stage == "sweep":
         sweep(args.work, args.depths, args.width, args.steps, args.cells)
+    elif args.stage == "wide":
+        wide(args.work, args.steps, args.cells)
     elif args.stage == "elm":
         elm(args.work, args.memory, args.steps, args.cells)
     elif args.stage == "figure":
