@@ -58,12 +58,12 @@ def _load_builtins() -> None:
         "Izhikevich 2003 with the paper's 1 ms Gauss-Seidel Euler scheme",
     )
     register(
-        "l5pc",
+        "reduced-l5pc",
         m.ReducedL5PC,
         "reduced L5 pyramidal cell, 48 compartments, AMPA+NMDA/GABA_A inputs (Beniaguev 2021)",
     )
     register(
-        "l5pc-ampa",
+        "reduced-l5pc-ampa",
         lambda **kw: m.ReducedL5PC(nmda=False, **kw),
         "the reduced L5 pyramidal cell's AMPA-only twin (no NMDA)",
     )

@@ -26,7 +26,7 @@ from jaxneuro.surrogates import ELM, TCN
 from jaxneuro.training import FitConfig, LossMix
 
 PACKAGE = Path(__file__).resolve().parents[1] / "jaxneuro" / "pretrained"
-CELLS = {"nmda": ("l5pc", {"nmda": True}), "ampa": ("l5pc-ampa", {"nmda": False})}
+CELLS = {"nmda": ("reduced-l5pc", {"nmda": True}), "ampa": ("reduced-l5pc-ampa", {"nmda": False})}
 DURATION_MS = 6000.0
 SKIP_MS = 500  # Beniaguev's evaluation discards each simulation's first 500 ms
 MAX_SPIKES = 24  # … and keeps test simulations with ≤ 24 output spikes

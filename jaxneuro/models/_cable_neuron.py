@@ -227,10 +227,12 @@ class CableNeuron(Simulator):
             else:
                 n_sub = round(self.dt / self.solver_dt)
                 y, n_spikes = fixed_steps(term, self.solver, self.solver_dt, n_sub, y, args, spiked)
-            return y, (y["v"], n_spikes)
+            return y, (y["v"] if self.record_dendrites else y["v"][:1], n_spikes)
 
         y1, (v, spikes) = checkpointed_scan(sample, y0, x)
+        final = y1["v"]
         diverged = ~(jnp.isfinite(v) & (jnp.abs(v) < DIVERGENCE_MV)).all()
+        diverged |= ~(jnp.isfinite(final) & (jnp.abs(final) < DIVERGENCE_MV)).all()
         v = eqx.error_if(
             v,
             diverged,
