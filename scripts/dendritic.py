@@ -246,7 +246,7 @@ def figure(work: Path, out: Path) -> None:
     metrics = [("auc", "spike AUC"), ("tpr_at_fpr_0.0025", "TPR at 0.25 % FPR"),
                ("rmse_clipped_mv", "soma RMSE, clipped (mV)")]  # fmt: skip
     for cell, colour in (("nmda", "tab:red"), ("ampa", "tab:blue")):
-        tcn = sorted((r for r in runs if r["cell"] == cell and r["family"] == "TCN"),
+        tcn = sorted((r for r in runs if r["cell"] == cell and r["name"].startswith("tcn")),
                      key=lambda r: len(r["config"]["channels"]))  # fmt: skip
         depth = [len(r["config"]["channels"]) for r in tcn]
         for ax, (key, label) in zip(axes, metrics, strict=True):
@@ -254,6 +254,15 @@ def figure(work: Path, out: Path) -> None:
             ax.plot(depth, [r[group][key] for r in tcn], "o-", color=colour,
                     label=f"{cell.upper()} cell, TCN")  # fmt: skip
             for r in runs:
+                if r["cell"] == cell and r["name"].startswith("fcn"):
+                    ax.plot(
+                        [1],
+                        [r[group][key]],
+                        "x",
+                        ms=9,
+                        color=colour,
+                        label=f"{cell.upper()}, 1 × 128 FCN",
+                    )
                 if r["cell"] == cell and r["family"] == "ELM":
                     ax.axhline(
                         r[group][key], color=colour, ls="--", label=f"{cell.upper()}, {r['name']}"
