@@ -24,6 +24,7 @@ from .._simulator import (
     guard_finite,
 )
 from ..solvers import CableBackwardEuler, CableTerm, CableTree, spike_fn
+from . import _dendritic_channels as channels
 from . import _receptors as rec
 from ._morphology import SOMA, Morphology
 from ._point_neuron import DIVERGENCE_MV, _as_float_tree, checkpointed_scan
@@ -44,6 +45,9 @@ class Membrane(NamedTuple):
         celsius: temperature (°C); HH rates scale by 3^((T − 6.3)/10).
         v_init: initial potential of every compartment (mV); gates start at x∞(v_init).
         v_spike: somatic upward crossings of this potential count as spikes (mV).
+        g_h, e_h: Ih density (mS/cm²) and reversal (mV), Hay et al. 2011; ``()`` = no Ih.
+        g_ca_hva, g_ca_lva: Ca_HVA / Ca_LVAst densities (mS/cm²), the apical "hot zone" of Hay
+            et al. 2011; ``()`` = absent. e_ca: fixed calcium reversal potential (mV).
     """
 
     c_m: tuple[float, ...]
@@ -59,6 +63,16 @@ class Membrane(NamedTuple):
     celsius: float = 6.3
     v_init: float = -65.0
     v_spike: float = 0.0
+    g_h: tuple[float, ...] = ()
+    e_h: float = -45.0
+    g_ca_hva: tuple[float, ...] = ()
+    g_ca_lva: tuple[float, ...] = ()
+    e_ca: float = 132.0
+
+    def optional(self) -> dict[str, tuple[str, ...]]:
+        """The optional channels present: ``{density field: its parameter names}``."""
+        fields = {"g_h": ("g_h", "e_h"), "g_ca_hva": ("g_ca_hva",), "g_ca_lva": ("g_ca_lva",)}
+        return {k: names for k, names in fields.items() if getattr(self, k)}
 
     @classmethod
     def by_label(
@@ -124,7 +138,7 @@ class CableNeuron(Simulator):
         ratio = self.dt / self.solver_dt
         if not self.adaptive and abs(ratio - round(ratio)) > 1e-6 * ratio:
             raise ValueError(f"solver_dt={self.solver_dt} ms must divide dt={self.dt} ms")
-        for field in ("c_m", "g_pas", "e_pas", "g_na", "g_k", "g_l"):
+        for field in ("c_m", "g_pas", "e_pas", "g_na", "g_k", "g_l", *self.membrane.optional()):
             if len(getattr(self.membrane, field)) != n:
                 raise ValueError(f"membrane.{field} needs one value per compartment ({n})")
         for name, idx in (("sites", self.sites), ("electrodes", self.electrodes)):
@@ -176,7 +190,15 @@ class CableNeuron(Simulator):
     # --- the protocol --------------------------------------------------------------------------
     def init(self, key: Array | None = None) -> Params:
         """Default parameters (deterministic; ``key`` is unused)."""
-        params = {k: np.asarray(v) for k, v in self.membrane._asdict().items()}
+        membrane = self.membrane._asdict()
+        for name in ("g_h", "e_h", "g_ca_hva", "g_ca_lva", "e_ca"):  # only channels present
+            membrane.pop(name)
+        present = self.membrane.optional()
+        for names in present.values():
+            membrane |= {name: getattr(self.membrane, name) for name in names}
+        if {"g_ca_hva", "g_ca_lva"} & present.keys():
+            membrane["e_ca"] = self.membrane.e_ca
+        params = {k: np.asarray(v) for k, v in membrane.items()}
         params |= {name: r.params() for name, r in self.receptors().items()}
         return jax.tree.map(lambda a: jnp.asarray(a, jnp.result_type(float)), params)
 
@@ -184,6 +206,7 @@ class CableNeuron(Simulator):
         dtype = jnp.result_type(*jax.tree.leaves(params))
         v = jnp.full(self.morphology.n, params["v_init"], dtype)
         gates = {k: a / (a + b) for k, (a, b) in rate_functions(v).items()}
+        gates |= channels.steady_state(self._optional_gates(v))
         syn = {name: rec.zero_state(len(self.sites), dtype) for name in self.receptors()}
         return _as_float_tree(dict(v=v, **gates, syn=syn), dtype)
 
@@ -258,6 +281,13 @@ class CableNeuron(Simulator):
         g_k = p["g_k"] * y["n"] ** 4
         g = p["g_pas"] + g_na + g_k + p["g_l"]
         ge = p["g_pas"] * p["e_pas"] + g_na * p["e_na"] + g_k * p["e_k"] + p["g_l"] * p["e_l"]
+        if "g_h" in p:
+            g_h = p["g_h"] * y["ih_m"]
+            g, ge = g + g_h, ge + g_h * p["e_h"]
+        for name, (m, h) in (("g_ca_hva", ("hva_m", "hva_h")), ("g_ca_lva", ("lva_m", "lva_h"))):
+            if name in p:
+                g_ca = p[name] * y[m] ** 2 * y[h]
+                g, ge = g + g_ca, ge + g_ca * p["e_ca"]
         drive_syn, decay_syn = {}, {}
         for name in self.receptors():
             g_site = rec.conductance(y["syn"][name], p[name], v[sites]) * (1e-6 / area[sites])
@@ -273,4 +303,17 @@ class CableNeuron(Simulator):
         for gate, (alpha, beta) in rate_functions(v).items():
             drive[gate] = phi * alpha
             decay[gate] = phi * (alpha + beta)
+        for gate, (d, k) in self._optional_gates(v).items():
+            drive[gate], decay[gate] = d, k
         return drive, decay
+
+    def _optional_gates(self, v) -> dict:
+        present = self.membrane.optional()
+        gates = {}
+        if "g_h" in present:
+            gates |= channels.ih_gate(v)
+        if "g_ca_hva" in present:
+            gates |= channels.ca_hva_gates(v)
+        if "g_ca_lva" in present:
+            gates |= channels.ca_lva_gates(v)
+        return gates

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import diffrax
 
 from ..solvers import CableBackwardEuler
@@ -43,6 +45,10 @@ class ReducedL5PC(CableNeuron):
     (GABA_A 0.2/8 ms, 1.5 nS, −80 mV). The AMPA twin has no NMDA and ``ampa_scale`` × the AMPA
     conductance (§5.4). Inputs: 47 excitatory then 47 inhibitory event counts per 1 ms bin (trunk,
     tuft, basal order); outputs: soma ``"v"`` (mV) and ``"spikes"`` at 1 ms.
+    Options (off by default, as in the spec's v1): ``ih`` — Hay et al. (2011)'s Ih, 0.2 mS/cm² at
+    the soma and basal dendrites and 0.2·(−0.87 + 2.09·e^(0.0031·d/µm)) mS/cm² apically;
+    ``ca_hot_zone`` — Ca_HVA 0.555 and Ca_LVAst 18.7 mS/cm² (Hay's hot-zone densities) on the
+    first two compartments of every tuft branch, calcium reversal fixed at 132 mV.
 
     Calibration (§5.5, ``tests/test_l5pc.py``): rest −66.0 mV; 10 coincident events on the two
     distal compartments of a tuft branch give a local plateau above −30 mV for 41 ms and 7.1 mV at
@@ -59,6 +65,8 @@ class ReducedL5PC(CableNeuron):
         n_fac: float = 2.0,
         ampa_scale: float = 1.6,
         celsius: float = 6.3,
+        ih: bool = False,
+        ca_hot_zone: bool = False,
         tuft_length: float = 50.0,
         tuft_diameter: float = 0.8,
         record_dendrites: bool = False,
@@ -78,6 +86,20 @@ class ReducedL5PC(CableNeuron):
             hh={"soma": (120.0, 36.0, 0.3)},
             celsius=celsius,
         )
+        if ih:  # Hay et al. 2011: 0.2 mS/cm² at soma and basal, rising exponentially apically
+            dist = m.path_distance()
+            apical = [lab in ("trunk", "tuft") for lab in m.label]
+            g_h = [
+                0.2 * (-0.8696 + 2.087 * math.exp(0.0031 * d)) if a else 0.2
+                for d, a in zip(dist, apical, strict=True)
+            ]
+            self.membrane = self.membrane._replace(g_h=tuple(g_h))
+        if (
+            ca_hot_zone
+        ):  # Hay et al.'s hot-zone densities on the first two compartments of each tuft branch
+            zone = [i for i in m.where("tuft") if m.branch.index(m.branch[i]) + 2 > i]
+            hot = lambda g: tuple(g if i in zone else 0.0 for i in range(m.n))  # noqa: E731
+            self.membrane = self.membrane._replace(g_ca_hva=hot(0.555), g_ca_lva=hot(18.7))
         self.sites = tuple(range(1, m.n))
         self.ampa = AMPA if nmda else AMPA._replace(g_max=AMPA.g_max * ampa_scale)
         self.nmda = NMDA._replace(g_max=n_fac) if nmda else None
