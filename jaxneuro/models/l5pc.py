@@ -34,8 +34,10 @@ def reduced_l5pc_morphology(
 
 class ReducedL5PC(CableNeuron):
     """The reduced L5 pyramidal cell of ``reference/dendritic_neuron.md`` §5, after Beniaguev,
-    Segev & London (2021, Neuron 109:2727), which needs a deep network to imitate because of
-    its NMDA synapses; ``ReducedL5PC(nmda=False)`` is the AMPA-only twin, fitted by one layer.
+    Segev & London (2021, Neuron 109:2727), whose NMDA synapses made their full cell need a deep
+    network; ``ReducedL5PC(nmda=False)`` is the AMPA-only twin (for which one layer sufficed
+    there; on this reduced cell both need ≥ 2 TCN layers, the twin being easier at every depth:
+    ``benchmarks/results/dendritic_depth_sweep.png``).
 
     Morphology: :func:`reduced_l5pc_morphology` (48 compartments). Membrane (§5.2): C_m 1 µF/cm²
     (soma, trunk) and 2 µF/cm² (thin branches, spine correction); R_a 100 Ω·cm; dendritic leak
