@@ -19,15 +19,12 @@ from .._simulator import (
     Params,
     Simulator,
     State,
-    check_inputs,
-    check_state,
-    guard_finite,
 )
 from ..solvers import CableBackwardEuler, CableTerm, CableTree, spike_fn
 from . import _dendritic_channels as channels
 from . import _receptors as rec
 from ._morphology import SOMA, Morphology
-from ._point_neuron import DIVERGENCE_MV, _as_float_tree, checkpointed_scan
+from ._point_neuron import _as_float_tree, checkpointed_scan, guard_divergence, start
 from ._receptors import AMPA, GABA_A, NMDA, Receptor
 from ._stepping import adaptive_steps, fixed_steps
 from .hodgkin_huxley import rate_functions
@@ -213,14 +210,7 @@ class CableNeuron(Simulator):
     def apply(
         self, params: Params, inputs: Float[Array, "T n_inputs"], state: State | None = None
     ) -> tuple[Outputs, State]:
-        x = check_inputs(self.spec, inputs)
-        dtype = jnp.result_type(x.dtype, *jax.tree.leaves(params))
-        x, params = x.astype(dtype), _as_float_tree(params, dtype)
-        x = guard_finite(x, params)
-        y0 = self.init_state(params)
-        if state is not None:
-            check_state(state, y0)
-            y0 = _as_float_tree(state, dtype)
+        x, params, y0 = start(self, params, inputs, state)
         n_sites = len(self.sites)
         names = tuple(self.receptors())
         term = CableTerm(self._rates, self.tree, self._electrical)
@@ -253,15 +243,7 @@ class CableNeuron(Simulator):
             return y, (y["v"] if self.record_dendrites else y["v"][:1], n_spikes)
 
         y1, (v, spikes) = checkpointed_scan(sample, y0, x)
-        final = y1["v"]
-        diverged = ~(jnp.isfinite(v) & (jnp.abs(v) < DIVERGENCE_MV)).all()
-        diverged |= ~(jnp.isfinite(final) & (jnp.abs(final) < DIVERGENCE_MV)).all()
-        v = eqx.error_if(
-            v,
-            diverged,
-            f"{type(self).__name__}: the solver diverged (non-finite v or |v| > {DIVERGENCE_MV:g} mV);"
-            " reduce solver_dt or choose a stabler solver",
-        )
+        v = guard_divergence(self, v, y1["v"])  # the final state covers unrecorded compartments
         out = {"v": v[:, 0], "spikes": spikes}
         if self.record_dendrites:
             out["v_dend"] = v[:, 1:]

@@ -59,6 +59,34 @@ def _as_float_tree(tree, dtype):
     return jax.tree.map(lambda a: jnp.asarray(a, dtype=dtype), tree)
 
 
+def start(sim: Simulator, params: Params, inputs, state: State | None):
+    """The common opening of an analytical model's ``apply``: validated inputs and parameters in
+    one float dtype (with the NaN/inf guard), and the initial state (given, checked, or at rest)."""
+    x = check_inputs(sim.spec, inputs)
+    dtype = jnp.result_type(x.dtype, *jax.tree.leaves(params))
+    x, params = x.astype(dtype), _as_float_tree(params, dtype)
+    x = guard_finite(x, params)
+    y0 = sim.init_state(params)
+    if state is not None:
+        check_state(state, y0)
+        y0 = _as_float_tree(state, dtype)
+    return x, params, y0
+
+
+def guard_divergence(sim: Simulator, v, *more):
+    """``v``, with a runtime error if it or any array of ``more`` is non-finite or beyond
+    ``DIVERGENCE_MV``: a diverged solver is reported, never returned as a trace."""
+    diverged = False
+    for a in (v, *more):
+        diverged |= ~(jnp.isfinite(a) & (jnp.abs(a) < DIVERGENCE_MV)).all()
+    return eqx.error_if(
+        v,
+        diverged,
+        f"{type(sim).__name__}: the solver diverged (non-finite v or |v| > {DIVERGENCE_MV:g} mV);"
+        " reduce solver_dt or choose a stabler solver",
+    )
+
+
 class PointNeuron(Simulator):
     """A single-compartment neuron written as a quasi-linear diffrax ODE.
 
@@ -172,14 +200,7 @@ class PointNeuron(Simulator):
     def apply(
         self, params: Params, inputs: Float[Array, "T n_inputs"], state: State | None = None
     ) -> tuple[Outputs, State]:
-        x = check_inputs(self.spec, inputs)
-        dtype = jnp.result_type(x.dtype, *jax.tree.leaves(params))
-        x, params = x.astype(dtype), _as_float_tree(params, dtype)
-        x = guard_finite(x, params)
-        y0 = self.init_state(params)
-        if state is not None:
-            check_state(state, y0)
-            y0 = _as_float_tree(state, dtype)
+        x, params, y0 = start(self, params, inputs, state)
 
         advance = self._adaptive_sample if self.adaptive else self._fixed_sample
 
@@ -189,13 +210,7 @@ class PointNeuron(Simulator):
             return y, (y["v"], n_spikes)
 
         y1, (v, spikes) = checkpointed_scan(sample, y0, x)
-        diverged = ~(jnp.isfinite(v) & (jnp.abs(v) < DIVERGENCE_MV)).all()
-        v = eqx.error_if(
-            v,
-            diverged,
-            f"{type(self).__name__}: the solver diverged (non-finite v or |v| > {DIVERGENCE_MV:g} mV);"
-            " reduce solver_dt or choose a stabler solver",
-        )
+        v = guard_divergence(self, v)
         return {"v": v, "spikes": spikes}, y1
 
     def _fixed_sample(self, y, args):
