@@ -15,6 +15,7 @@ import numpy as np
 import optax
 import pytest
 
+import jaxneuro as jn
 from jaxneuro import Channel, IOSpec
 from jaxneuro.models import LIF, HodgkinHuxley
 from jaxneuro.surrogates import CNNLSTM, ELM, MLP, TCN, ConvEncoderDecoder, Scaling
@@ -206,6 +207,41 @@ def test_elm_memory_timescales():
     sur, params, *_ = case("elm")  # learnable τ_m, bounded by a scaled sigmoid
     tau = sur.merge(params).tau_m()
     assert (tau > 1.0).all() and (tau < 150.0).all()
+
+
+def test_elm_follows_its_equations():
+    """The fast path (one input projection, hidden-sized carry) = eqs 1–4 stepped literally, in
+    float64 numpy, on the shipped l5pc-nmda weights; the returned traces and memory too."""
+    sur, params = jn.load("l5pc-nmda")
+    x = np.random.default_rng(0).poisson(0.05, (300, sur.spec.n_inputs)).astype(np.float64)
+    p64 = jax.tree.map(lambda a: np.asarray(a, np.float64), params)
+    with jax.enable_x64(True):
+        out, state = sur.apply(p64, x)
+        net = sur.merge(p64)
+        k_m = np.exp(-sur.spec.dt / np.asarray(net.tau_m()))
+    k_s = np.exp(-sur.spec.dt / sur.tau_s)
+    w_s = np.maximum(p64["w_syn"], 0.0)
+    w1, b1 = p64["mlp_in"]["kernel"], p64["mlp_in"]["bias"]
+    w2, b2 = p64["mlp_out"]["kernel"], p64["mlp_out"]["bias"]
+    xn = (x - np.asarray(sur.scaling.input_mean)) / np.asarray(sur.scaling.input_std)
+    s, m, v = np.zeros(sur.spec.n_inputs), np.zeros(sur.n_memory), []
+    for row in xn:
+        s = k_s * s + w_s * row
+        md = k_m * m
+        z = np.concatenate([s, md]) @ w1 + b1
+        h = z / (1 + np.exp(-z))  # SiLU
+        m = md + sur.lam * (1 - k_m) * 1.7159 * np.tanh(2 / 3 * (h @ w2 + b2))
+        v.append((m @ p64["readout"]["kernel"] + p64["readout"]["bias"])[1])
+    v = sur.scaling.to_units("v", np.array(v))
+    np.testing.assert_allclose(out["v"], v, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(state["s"], s, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(state["m"], m, rtol=1e-9, atol=1e-12)
+    # values are checked on the input projection: inf on a ReLU-silenced synapse still raises
+    silenced = jax.tree.map(np.array, params)
+    silenced["w_syn"][3] = -1.0
+    x[5, 3] = np.inf
+    with pytest.raises(Exception, match="NaN or inf"):
+        jax.block_until_ready(sur.apply(silenced, x.astype(np.float32)))
 
 
 # --- MLP ----------------------------------------------------------------------------------------
