@@ -79,22 +79,27 @@ RECIPES = {
         targets={"spikes.auc": (">=", 0.995)},
     ),
     # HH with Oláh et al.'s alpha-synapse Poisson inputs. Targets on held-out 500 ms runs:
-    # precision, recall ≥ 0.9 within ±3 ms; subthreshold (clipped) RMSE ≤ 1.5 mV.
+    # precision, recall ≥ 0.9 within ±3 ms; subthreshold (clipped) RMSE ≤ 1.5 mV. The voltage
+    # term is weighted 4×: at weight 1 it was a fifth of the loss (v is scaled by its SD, 23 mV,
+    # spikes included). 2,048 sweeps, weight 1, 8,000 steps gave 2.11 mV; fine-tuning that with
+    # weight 8 2.03; 8,192 sweeps, weight 4, 12,000 steps 1.84; this recipe 1.90 (lower
+    # validation loss). The error is spread over the whole 48 Hz spike cycle (1.40 mV with
+    # ±3 ms around the teacher's spikes left out), so more width or depth is the next lever.
     "hh-tcn": Recipe(
         teacher="hh-synaptic",
         teacher_kwargs={},
         sampler=OLAH_WITH_CURRENT,
-        n=2048,
+        n=32768,
         build=lambda spec: TCN(spec, n_layers=4, channels=48, kernel_sizes=(21, 11, 11, 11)),
         config=FitConfig(
-            steps=8000,
+            steps=16000,
             batch_size=32,
             window=256,
             learning_rate=3e-3,
-            eval_every=250,
+            eval_every=500,
             patience=12,
             weight_decay=1e-3,
-            loss=LossMix(spike_bce=1.0, v_mse=1.0, v_clip_mv=-55.0),
+            loss=LossMix(spike_bce=1.0, v_mse=4.0, v_clip_mv=-55.0),
         ),
         targets={
             "spikes.precision_pooled": (">=", 0.9),
