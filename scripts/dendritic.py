@@ -7,6 +7,7 @@ the shipped ``l5pc-nmda`` / ``l5pc-ampa`` surrogates. Every stage resumes where 
     python scripts/dendritic.py wide    [--work DIR] [--steps N]
     python scripts/dendritic.py elm     [--work DIR] [--steps N]
     python scripts/dendritic.py figure  [--work DIR]
+    python scripts/dendritic.py diagnose [--work DIR] [--cells ...] [--models ...]
     python scripts/dendritic.py ship    [--work DIR]
 """
 
@@ -26,7 +27,17 @@ from jaxneuro.surrogates import ELM, TCN
 from jaxneuro.training import FitConfig, LossMix
 
 PACKAGE = Path(__file__).resolve().parents[1] / "jaxneuro" / "pretrained"
-CELLS = {"nmda": ("reduced-l5pc", {"nmda": True}), "ampa": ("reduced-l5pc-ampa", {"nmda": False})}
+# Linear-dendrite control: the AMPA twin with effectively current-based synapses (reversals at
+# ±1000 mV keep the driving force within 5 % up to −20 mV), conductances rescaled to the same
+# current at rest (AMPA at −70 mV, GABA_A at −66 mV) × 0.7 and × 2, which match the twin's rate
+# (2.8 Hz). Its only nonlinearity is the HH soma.
+LINEAR_SYNAPSES = {"e_ampa": 1000.0, "ampa_scale": 0.7 * 1.6 * 70.0 / 1070.0,
+                   "e_gaba": -1000.0, "gaba_scale": 2.0 * 14.0 / 934.0}  # fmt: skip
+CELLS = {  # cell: (registry name, keywords)
+    "nmda": ("reduced-l5pc", {}),
+    "ampa": ("reduced-l5pc-ampa", {}),
+    "ampa-linear": ("reduced-l5pc-ampa", LINEAR_SYNAPSES),
+}
 DURATION_MS = 6000.0
 SKIP_MS = 500  # Beniaguev's evaluation discards each simulation's first 500 ms
 MAX_SPIKES = 24  # … and keeps test simulations with ≤ 24 output spikes
@@ -38,7 +49,8 @@ FIGURE = (
 
 
 def teacher(cell: str) -> ReducedL5PC:
-    return ReducedL5PC(**CELLS[cell][1])
+    name, keywords = CELLS[cell]
+    return jn.create(name, **keywords)
 
 
 def dataset_path(work: Path, cell: str) -> Path:
@@ -68,15 +80,15 @@ def build_tcn(spec, depth: int, width: int) -> TCN:
     return TCN(spec, n_layers=depth, channels=width, kernel_sizes=kernel_split(depth))
 
 
-def fit_config(steps: int) -> FitConfig:
+def fit_config(steps: int, learning_rate: float = 3e-3, patience: int = 8) -> FitConfig:
     return FitConfig(
         steps=steps,
         batch_size=16,
         window=256,
         burn_in=RECEPTIVE_FIELD,
-        learning_rate=3e-3,
+        learning_rate=learning_rate,
         eval_every=max(steps // 20, 50),
-        patience=8,
+        patience=patience,
         weight_decay=1e-4,
         loss=LossMix(spike_bce=1.0, v_mse=1.0, v_clip_mv=CLIP_MV),
     )
@@ -146,15 +158,19 @@ def spike_decoding(surrogate, params, dataset, window_ms: float = 3.0) -> tuple[
     return threshold, {k: float(v) for k, v in got.items()}
 
 
-def train(work: Path, cell: str, name: str, surrogate, steps: int) -> dict:
-    """Fit (resumable), then write the held-out metrics to ``work/runs/<cell>-<name>.json``."""
+def train(work: Path, cell: str, name: str, surrogate, steps: int, **config) -> dict:
+    """Fit (resumable), then write the held-out metrics to ``work/runs/<cell>-<name>.json``.
+    ``config``: :func:`fit_config`'s learning rate and patience."""
     out = work / "runs" / f"{cell}-{name}.json"
     if out.exists():
         return json.loads(out.read_text())
     dataset = jn.data.open_dataset(dataset_path(work, cell))
     t0 = time.perf_counter()
     result = jn.fit(
-        surrogate, dataset, fit_config(steps), checkpoint_dir=work / "fit" / f"{cell}-{name}"
+        surrogate,
+        dataset,
+        fit_config(steps, **config),
+        checkpoint_dir=work / "fit" / f"{cell}-{name}",
     )
     wall = time.perf_counter() - t0
     n_params = result.surrogate.n_params(result.params)
@@ -171,14 +187,14 @@ def train(work: Path, cell: str, name: str, surrogate, steps: int) -> dict:
     card = {
         "data": {"path": str(dataset_path(work, cell)), "n": dataset.n, "seed": 0,
                  "sampler": dataset.manifest.get("sampler")},
-        "training": {"config": fit_config(steps).describe(), "best_step": result.best_step,
+        "training": {"config": fit_config(steps, **config).describe(), "best_step": result.best_step,
                      "wall_s": wall, "history": result.history},
         "fidelity": {k: record[k] for k in ("n_test", "n_excluded", "spikes", "voltage")},
         "protocol": f"test split, first {SKIP_MS} ms skipped, runs with <= {MAX_SPIKES} spikes, "
                     f"1 ms bins pooled; voltage clipped at {CLIP_MV} mV",
     }  # fmt: skip
     jn.save(work / "models" / f"{cell}-{name}", result.surrogate, result.params,
-            teacher=CELLS[cell][0], card=card)  # fmt: skip
+            teacher=CELLS[cell][0], teacher_kwargs=CELLS[cell][1], card=card)  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1, default=float))
     print(
@@ -196,11 +212,14 @@ def sweep(work: Path, depths, width: int, steps: int, cells=tuple(CELLS)) -> Non
             train(work, cell, f"tcn{depth}x{width}", build_tcn(spec, depth, width), steps)
 
 
-def wide(work: Path, steps: int, cells=tuple(CELLS)) -> None:
+def wide(work: Path, steps: int, cells=tuple(CELLS), learning_rate: float = 3e-3,
+         patience: int = 8) -> None:  # fmt: skip
     """Beniaguev's one-hidden-layer "FCN" for the AMPA cell: 1 layer × 128 units × 43 ms."""
+    name = "fcn1x128" if learning_rate == 3e-3 else f"fcn1x128-lr{learning_rate:g}"
     for cell in cells:
         spec = teacher(cell).spec
-        train(work, cell, "fcn1x128", TCN(spec, n_layers=1, channels=128, kernel_sizes=43), steps)
+        fcn = TCN(spec, n_layers=1, channels=128, kernel_sizes=43)
+        train(work, cell, name, fcn, steps, learning_rate=learning_rate, patience=patience)
 
 
 def elm(work: Path, n_memory: int, steps: int, cells=("nmda",)) -> None:
@@ -245,7 +264,8 @@ def figure(work: Path, out: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     metrics = [("auc", "spike AUC"), ("tpr_at_fpr_0.0025", "TPR at 0.25 % FPR"),
                ("rmse_clipped_mv", "soma RMSE, clipped (mV)")]  # fmt: skip
-    for cell, colour in (("nmda", "tab:red"), ("ampa", "tab:blue")):
+    colours = {"nmda": "tab:red", "ampa": "tab:blue", "ampa-linear": "tab:gray"}
+    for cell, colour in colours.items():
         tcn = sorted((r for r in runs if r["cell"] == cell and r["name"].startswith("tcn")),
                      key=lambda r: len(r["config"]["channels"]))  # fmt: skip
         depth = [len(r["config"]["channels"]) for r in tcn]
@@ -280,6 +300,39 @@ def figure(work: Path, out: Path) -> None:
     print(f"wrote {out} and {out.with_suffix('.json')}")
 
 
+def ms_since_spike(spikes: np.ndarray) -> np.ndarray:
+    """Per 1 ms bin, ms since the last spike strictly before it (inf before the first)."""
+    t = np.arange(spikes.shape[1], dtype=float)
+    last = np.maximum.accumulate(np.where(spikes > 0, t, -np.inf), axis=1)
+    before = np.concatenate([np.full((len(spikes), 1), -np.inf), last[:, :-1]], axis=1)
+    return t - before
+
+
+def diagnose(work: Path, cell: str, names: list[str]) -> dict:
+    """Where a surrogate loses on ``cell``'s test split: spike AUC with the bins just after each
+    true spike left out (refractoriness), and clipped RMSE by time since the last spike."""
+    out = {}
+    for name in names:
+        surrogate, params = jn.load(work / "models" / f"{cell}-{name}")
+        dataset = jn.data.open_dataset(dataset_path(work, cell))
+        v_pred, p_spike, v_true, s_true, _ = predict(surrogate, params, dataset, "test")
+        since = ms_since_spike(s_true)
+        row = {"auc": jn.metrics.roc_metrics(p_spike.ravel(), s_true.ravel())["auc"]}
+        for gap in (5, 20):
+            keep = (since > gap).ravel()
+            got = jn.metrics.roc_metrics(p_spike.ravel()[keep], s_true.ravel()[keep])
+            row[f"auc_without_{gap}ms_after_spikes"] = got["auc"]
+        err = (np.minimum(v_pred, CLIP_MV) - np.minimum(v_true, CLIP_MV)) ** 2
+        for lo, hi in ((0, 10), (10, 30), (30, 100), (100, np.inf)):
+            m = (since > lo) & (since <= hi)
+            row[f"rmse_clipped_mv_{lo}_{hi}ms_after_spike"] = float(np.sqrt(err[m].mean()))
+        out[name] = {k: float(v) for k, v in row.items()}
+        print(cell, name, json.dumps(out[name]))
+    path = FIGURE.with_name(f"dendritic_diagnosis_{cell}.json")
+    path.write_text(json.dumps(out, indent=1))
+    return out
+
+
 def ship(work: Path, max_params: int = 100_000) -> None:
     """Copy the best small surrogate of each cell (by spike AUC, ≤ ``max_params``) into the
     package as ``l5pc-nmda`` / ``l5pc-ampa``."""
@@ -306,7 +359,8 @@ def ship(work: Path, max_params: int = 100_000) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=["data", "sweep", "wide", "elm", "figure", "ship"])
+    stages = ["data", "sweep", "wide", "elm", "figure", "diagnose", "ship"]
+    parser.add_argument("stage", choices=stages)
     parser.add_argument("--work", type=Path, default=Path("out/dendritic"))
     parser.add_argument("--n", type=int, default=512, help="simulations per cell (6 s each)")
     parser.add_argument("--duration-ms", type=float, default=DURATION_MS)
@@ -315,6 +369,10 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=24)
     parser.add_argument("--memory", type=int, default=20, help="ELM memory units")
     parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--lr", type=float, default=3e-3, help="learning rate (wide stage)")
+    parser.add_argument("--patience", type=int, default=8, help="evaluations (wide stage)")
+    parser.add_argument("--models", nargs="+", default=["fcn1x128-lr0.001", "tcn1x24", "tcn3x24"],
+                        help="runs to diagnose")  # fmt: skip
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.stage == "data":
@@ -322,11 +380,14 @@ def main() -> None:
     elif args.stage == "sweep":
         sweep(args.work, args.depths, args.width, args.steps, args.cells)
     elif args.stage == "wide":
-        wide(args.work, args.steps, args.cells)
+        wide(args.work, args.steps, args.cells, args.lr, args.patience)
     elif args.stage == "elm":
         elm(args.work, args.memory, args.steps, args.cells)
     elif args.stage == "figure":
         figure(args.work, FIGURE)
+    elif args.stage == "diagnose":
+        for cell in args.cells:
+            diagnose(args.work, cell, args.models)
     elif args.stage == "ship":
         ship(args.work)
 

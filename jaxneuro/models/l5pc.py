@@ -37,7 +37,10 @@ class ReducedL5PC(CableNeuron):
     Segev & London (2021, Neuron 109:2727), whose NMDA synapses made their full cell need a deep
     network; ``ReducedL5PC(nmda=False)`` is the AMPA-only twin (for which one layer sufficed
     there; on this reduced cell both need ≥ 2 TCN layers, the twin being easier at every depth:
-    ``benchmarks/results/dendritic_depth_sweep.png``).
+    ``benchmarks/results/dendritic_depth_sweep.png``). The twin's depth comes from its HH squid
+    soma, not its dendrites: with effectively current-based synapses (``e_ampa=1000``,
+    ``e_gaba=-1000``, conductances rescaled) the dendrites are nearly linear and one layer
+    still falls short (``scripts/dendritic.py``, cell ``ampa-linear``).
 
     Morphology: :func:`reduced_l5pc_morphology` (48 compartments). Membrane (§5.2): C_m 1 µF/cm²
     (soma, trunk) and 2 µF/cm² (thin branches, spine correction); R_a 100 Ω·cm; dendritic leak
@@ -45,7 +48,9 @@ class ReducedL5PC(CableNeuron):
     Synapses (§5.3): every dendritic compartment is a site with one excitatory channel (AMPA
     0.3/3 ms, 1 nS peak; NMDA 2/70 ms, ``n_fac`` nS, Mg²⁺ block) and one inhibitory channel
     (GABA_A 0.2/8 ms, 1.5 nS, −80 mV). The AMPA twin has no NMDA and ``ampa_scale`` × the AMPA
-    conductance (§5.4). Inputs: 47 excitatory then 47 inhibitory event counts per 1 ms bin (trunk,
+    conductance (§5.4). ``e_ampa``, ``e_gaba`` (mV) and ``gaba_scale`` change the reversal
+    potentials and the GABA_A conductance (e.g. far-away reversals with small conductances make
+    the synapses current-based: a linear-dendrite control). Inputs: 47 excitatory then 47 inhibitory event counts per 1 ms bin (trunk,
     tuft, basal order); outputs: soma ``"v"`` (mV) and ``"spikes"`` at 1 ms.
     Options (off by default, as in the spec's v1): ``ih`` — Hay et al. (2011)'s Ih, 0.2 mS/cm² at
     the soma and basal dendrites and 0.2·(−0.87 + 2.09·e^(0.0031·d/µm)) mS/cm² apically;
@@ -66,6 +71,9 @@ class ReducedL5PC(CableNeuron):
         *,
         n_fac: float = 2.0,
         ampa_scale: float = 1.6,
+        e_ampa: float = AMPA.e_rev,
+        e_gaba: float = GABA_A.e_rev,
+        gaba_scale: float = 1.0,
         celsius: float = 6.3,
         ih: bool = False,
         ca_hot_zone: bool = False,
@@ -103,9 +111,10 @@ class ReducedL5PC(CableNeuron):
             hot = lambda g: tuple(g if i in zone else 0.0 for i in range(m.n))  # noqa: E731
             self.membrane = self.membrane._replace(g_ca_hva=hot(0.555), g_ca_lva=hot(18.7))
         self.sites = tuple(range(1, m.n))
-        self.ampa = AMPA if nmda else AMPA._replace(g_max=AMPA.g_max * ampa_scale)
+        ampa = AMPA._replace(e_rev=e_ampa)
+        self.ampa = ampa if nmda else ampa._replace(g_max=AMPA.g_max * ampa_scale)
         self.nmda = NMDA._replace(g_max=n_fac) if nmda else None
-        self.gaba = GABA_A
+        self.gaba = GABA_A._replace(g_max=GABA_A.g_max * gaba_scale, e_rev=e_gaba)
         self.electrodes = ()
         self.record_dendrites = record_dendrites
         self.dt, self.solver_dt = dt, solver_dt
