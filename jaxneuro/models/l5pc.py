@@ -49,9 +49,10 @@ class ReducedL5PC(CableNeuron):
     0.3/3 ms, 1 nS peak; NMDA 2/70 ms, ``n_fac`` nS, Mg²⁺ block) and one inhibitory channel
     (GABA_A 0.2/8 ms, 1.5 nS, −80 mV). The AMPA twin has no NMDA and ``ampa_scale`` × the AMPA
     conductance (§5.4). ``e_ampa``, ``e_gaba`` (mV) and ``gaba_scale`` change the reversal
-    potentials and the GABA_A conductance (e.g. far-away reversals with small conductances make
-    the synapses current-based: a linear-dendrite control). Inputs: 47 excitatory then 47 inhibitory event counts per 1 ms bin (trunk,
-    tuft, basal order); outputs: soma ``"v"`` (mV) and ``"spikes"`` at 1 ms.
+    potentials and the GABA_A conductance (far-away reversals with small conductances make the
+    synapses current-based: a linear-dendrite control). Inputs: 47 excitatory then 47 inhibitory
+    event counts per 1 ms bin (trunk, tuft, basal order); outputs: soma ``"v"`` (mV) and
+    ``"spikes"`` at 1 ms.
     Options (off by default, as in the spec's v1): ``ih`` — Hay et al. (2011)'s Ih, 0.2 mS/cm² at
     the soma and basal dendrites and 0.2·(−0.87 + 2.09·e^(0.0031·d/µm)) mS/cm² apically;
     ``ca_hot_zone`` — Ca_HVA 0.555 and Ca_LVAst 18.7 mS/cm² (Hay's hot-zone densities) on the
