@@ -162,7 +162,11 @@ def train(work: Path, cell: str, name: str, surrogate, steps: int, **config) -> 
     """Fit (resumable), then write the held-out metrics to ``work/runs/<cell>-<name>.json``.
     ``config``: :func:`fit_config`'s learning rate and patience."""
     out = work / "runs" / f"{cell}-{name}.json"
-    if out.exists():
+    if out.exists():  # done before: only if with the same training config
+        done = json.loads((work / "models" / f"{cell}-{name}" / "card.json").read_text())
+        wanted = json.loads(json.dumps(fit_config(steps, **config).describe()))
+        if done["training"]["config"] != wanted:
+            raise SystemExit(f"{out} was trained with another config; choose another --work")
         return json.loads(out.read_text())
     dataset = jn.data.open_dataset(dataset_path(work, cell))
     t0 = time.perf_counter()
@@ -312,9 +316,9 @@ def diagnose(work: Path, cell: str, names: list[str]) -> dict:
     """Where a surrogate loses on ``cell``'s test split: spike AUC with the bins just after each
     true spike left out (refractoriness), and clipped RMSE by time since the last spike."""
     out = {}
+    dataset = jn.data.open_dataset(dataset_path(work, cell))
     for name in names:
         surrogate, params = jn.load(work / "models" / f"{cell}-{name}")
-        dataset = jn.data.open_dataset(dataset_path(work, cell))
         v_pred, p_spike, v_true, s_true, _ = predict(surrogate, params, dataset, "test")
         since = ms_since_spike(s_true)
         row = {"auc": jn.metrics.roc_metrics(p_spike.ravel(), s_true.ravel())["auc"]}
