@@ -47,7 +47,7 @@ def test_checkpointed_gradient_equals_direct(monkeypatch):
         monkeypatch.setattr(_point_neuron, "CHECKPOINT_ABOVE", threshold)
         params = jax.tree.map(lambda a: a.astype(jnp.float64), sim.init())
         x = jnp.full((1_000, 1), 10.0, jnp.float64)
-        return jax.grad(lambda p: jnp.mean(sim.apply(p, x)[0]["v"]))(params)
+        return jax.jit(jax.grad(lambda p: jnp.mean(sim.apply(p, x)[0]["v"])))(params)
 
     with jax.enable_x64(True):
         direct, ckpt = grad(10**12), grad(0)

@@ -223,9 +223,10 @@ def test_gradients_match_finite_differences(name):
             out, _ = sim.apply(p, x)
             return jnp.mean((out["v"] + 60.0) ** 2)
 
-        if name in SURROGATES | EVENTS.keys():  # compiled: op-by-op dispatch is slow, not different
-            loss = jax.jit(loss)
-        g_p, g_x = jax.grad(loss, argnums=(0, 1))(params, x)
+        # compiled (test_jit_equals_eager covers eager runs): op-by-op dispatch of a gradient
+        # through a solver is slow, not different; one program for the gradient, one for the loss
+        loss = jax.jit(loss)
+        g_p, g_x = jax.jit(jax.grad(loss, argnums=(0, 1)))(params, x)
         assert all(jnp.isfinite(a).all() for a in jax.tree.leaves((g_p, g_x)))
         key_p, key_x = jax.random.split(jax.random.PRNGKey(1))
         leaves, treedef = jax.tree.flatten(params)
@@ -257,7 +258,7 @@ def test_spike_count_loss_has_gradient(name):
     """Threshold events carry the surrogate gradient: d(spike count)/d(input) is finite, nonzero
     (for surrogates: the summed spike probability, a smooth function of the input)."""
     sim, params, x = case(name)
-    g = jax.grad(lambda x: sim.apply(params, x)[0]["spikes"].sum())(x)
+    g = jax.jit(jax.grad(lambda x: sim.apply(params, x)[0]["spikes"].sum()))(x)
     assert jnp.isfinite(g).all() and jnp.abs(g).sum() > 0
 
 
