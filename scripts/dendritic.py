@@ -3,7 +3,7 @@ depth sweep (Beniaguev et al. 2021's finding: the NMDA cell needs depth), an ELM
 the shipped ``l5pc-nmda`` / ``l5pc-ampa`` surrogates. Every stage resumes where it stopped.
 
     python scripts/dendritic.py data    [--work DIR] [--n 512]
-    python scripts/dendritic.py sweep   [--work DIR] [--depths 1 2 3 4 5 7] [--steps N]
+    python scripts/dendritic.py sweep   [--work DIR] [--depths 1 2 3 4 5 7] [--width 24] [--field 61]
     python scripts/dendritic.py wide    [--work DIR] [--steps N]
     python scripts/dendritic.py elm     [--work DIR] [--steps N]
     python scripts/dendritic.py figure  [--work DIR]
@@ -76,16 +76,23 @@ def kernel_split(depth: int, field: int = RECEPTIVE_FIELD) -> tuple[int, ...]:
     return (first + extra,) + (rest + 1,) * (depth - 1)
 
 
-def build_tcn(spec, depth: int, width: int) -> TCN:
-    return TCN(spec, n_layers=depth, channels=width, kernel_sizes=kernel_split(depth))
+def build_tcn(spec, depth: int, width: int, field: int = RECEPTIVE_FIELD) -> TCN:
+    return TCN(spec, n_layers=depth, channels=width, kernel_sizes=kernel_split(depth, field))
 
 
-def fit_config(steps: int, learning_rate: float = 3e-3, patience: int = 8) -> FitConfig:
+def tcn_name(depth: int, width: int, field: int = RECEPTIVE_FIELD) -> str:
+    return f"tcn{depth}x{width}" + ("" if field == RECEPTIVE_FIELD else f"-t{field}")
+
+
+def fit_config(
+    steps: int, learning_rate: float = 3e-3, patience: int = 8, field: int = RECEPTIVE_FIELD
+) -> FitConfig:
+    """Training windows of ``field + 195`` ms: the first ``field`` (the history) are burn-in."""
     return FitConfig(
         steps=steps,
         batch_size=16,
-        window=256,
-        burn_in=RECEPTIVE_FIELD,
+        window=field + 195,
+        burn_in=field,
         learning_rate=learning_rate,
         eval_every=max(steps // 20, 50),
         patience=patience,
@@ -209,11 +216,13 @@ def train(work: Path, cell: str, name: str, surrogate, steps: int, **config) -> 
     return record
 
 
-def sweep(work: Path, depths, width: int, steps: int, cells=tuple(CELLS)) -> None:
+def sweep(
+    work: Path, depths, width: int, steps: int, cells=tuple(CELLS), field: int = RECEPTIVE_FIELD
+) -> None:
     for depth in depths:
         for cell in cells:
-            spec = teacher(cell).spec
-            train(work, cell, f"tcn{depth}x{width}", build_tcn(spec, depth, width), steps)
+            tcn = build_tcn(teacher(cell).spec, depth, width, field)
+            train(work, cell, tcn_name(depth, width, field), tcn, steps, field=field)
 
 
 def wide(work: Path, steps: int, cells=tuple(CELLS), learning_rate: float = 3e-3,
@@ -371,6 +380,7 @@ def main() -> None:
     parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
     parser.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3, 4, 5, 7])
     parser.add_argument("--width", type=int, default=24)
+    parser.add_argument("--field", type=int, default=RECEPTIVE_FIELD, help="TCN history (ms)")
     parser.add_argument("--memory", type=int, default=20, help="ELM memory units")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--lr", type=float, default=3e-3, help="learning rate (wide stage)")
@@ -382,7 +392,7 @@ def main() -> None:
     if args.stage == "data":
         make_data(args.work, args.n, args.cells, args.duration_ms)
     elif args.stage == "sweep":
-        sweep(args.work, args.depths, args.width, args.steps, args.cells)
+        sweep(args.work, args.depths, args.width, args.steps, args.cells, args.field)
     elif args.stage == "wide":
         wide(args.work, args.steps, args.cells, args.lr, args.patience)
     elif args.stage == "elm":
