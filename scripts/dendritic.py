@@ -9,6 +9,8 @@ the shipped ``l5pc-nmda`` / ``l5pc-ampa`` surrogates. Every stage resumes where 
     python scripts/dendritic.py figure  [--work DIR]
     python scripts/dendritic.py diagnose [--work DIR] [--cells ...] [--models ...]
     python scripts/dendritic.py ship    [--work DIR]
+    python scripts/dendritic.py rates   [--work DIR] [--cells ...] [--n 32] [--input-scale X]
+                                        [--celsius C] [--ampa-scale A]
 """
 
 from __future__ import annotations
@@ -245,29 +247,70 @@ def load_runs(work: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((work / "runs").glob("*.json"))]
 
 
+def spike_statistics(spikes: np.ndarray) -> dict:
+    """§5.5(3) of runs ``spikes [n, T]`` (1 ms bins): mean rate, share of runs with ≤ 24 spikes,
+    mean ISI CV (runs with ≥ 3 spikes; None if there are none)."""
+    counts = spikes.sum(axis=1)
+    cvs = []
+    for row in spikes:
+        isi = np.diff(np.flatnonzero(row))
+        if len(isi) >= 2:
+            cvs.append(isi.std() / isi.mean())
+    return {
+        "n": len(spikes),
+        "rate_hz": float(counts.mean() / (spikes.shape[1] / 1000)),
+        "share_le_24_spikes": float(np.mean(counts <= MAX_SPIKES)),
+        "isi_cv": float(np.mean(cvs)) if cvs else None,
+    }
+
+
 def output_statistics(work: Path) -> dict:
-    """§5.5(3) over each whole dataset: mean rate, share of runs with ≤ 24 spikes, mean ISI CV."""
+    """:func:`spike_statistics` over each whole dataset."""
     stats = {}
     for cell in CELLS:
         ds = jn.data.open_dataset(dataset_path(work, cell))
-        spikes = np.asarray(ds.batch(np.arange(ds.n)).outputs["spikes"])
-        counts = spikes.sum(axis=1)
-        cvs = []
-        for row in spikes:
-            isi = np.diff(np.flatnonzero(row))
-            if len(isi) >= 2:
-                cvs.append(isi.std() / isi.mean())
-        stats[cell] = {
-            "n": int(ds.n),
-            "rate_hz": float(counts.mean() / (spikes.shape[1] / 1000)),
-            "share_le_24_spikes": float(np.mean(counts <= MAX_SPIKES)),
-            "isi_cv": float(np.mean(cvs)),
-        }
+        stats[cell] = spike_statistics(np.asarray(ds.batch(np.arange(ds.n)).outputs["spikes"]))
     return stats
 
 
+def rates(work: Path, cell: str, n: int, input_scale: float, **keywords) -> dict:
+    """Spike statistics and soma-voltage percentiles of ``cell`` with other ``keywords`` (e.g.
+    ``celsius``, ``ampa_scale``) over ``n`` runs of 6 s (seed 1, not the datasets' seed), e.g.
+    to calibrate a variant's input (§5.5(3)). Appends to ``benchmarks/results/dendritic_rates.json``."""
+    name, base = CELLS[cell]
+    sim = jn.create(name, **(base | keywords))
+    tag = "-".join(
+        [cell, f"in{input_scale:g}", *(f"{k}{v:g}" for k, v in sorted(keywords.items()))]
+    )
+    sampler = sim.input_sampler(DURATION_MS, input_scale=input_scale)
+    ds = jn.data.generate(sim, sampler, n, work / "rates" / f"{tag}.zarr", seed=1, chunk_size=32)
+    out = ds.batch(np.arange(ds.n)).outputs
+    v = np.asarray(out["v"])
+    row = {"cell": cell, "input_scale": input_scale, "keywords": keywords,
+           **spike_statistics(np.asarray(out["spikes"])),
+           "v_percentiles_mv": dict(zip(("50", "99", "99.9"), np.percentile(v, [50, 99, 99.9]).round(2).tolist(), strict=True))}  # fmt: skip
+    path = FIGURE.with_name("dendritic_rates.json")
+    table = json.loads(path.read_text()) if path.exists() else {}
+    table[tag] = row
+    path.write_text(json.dumps(table, indent=1))
+    print(json.dumps(row))
+    return row
+
+
+def depth_of(run: dict) -> int:
+    return len(run["config"]["channels"])
+
+
+def tcn_shape(run: dict) -> tuple[int, int]:
+    """A TCN run's width (first layer's channels) and receptive field (ms at 1 ms steps)."""
+    c = run["config"]
+    field = 1 + sum(d * (k - 1) for k, d in zip(c["kernel_sizes"], c["dilations"], strict=True))
+    return c["channels"][0], field
+
+
 def figure(work: Path, out: Path) -> None:
-    """AUC and TPR at 0.25 % FPR against TCN depth, NMDA cell vs AMPA twin (+ ELM)."""
+    """AUC and TPR at 0.25 % FPR against TCN depth, NMDA cell vs AMPA twin (+ ELM): the sweep
+    at 24 channels × 61 ms, and at the spec's 64 channels × 121 ms (depths 1–3)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -278,14 +321,17 @@ def figure(work: Path, out: Path) -> None:
     metrics = [("auc", "spike AUC"), ("tpr_at_fpr_0.0025", "TPR at 0.25 % FPR"),
                ("rmse_clipped_mv", "soma RMSE, clipped (mV)")]  # fmt: skip
     colours = {"nmda": "tab:red", "ampa": "tab:blue", "ampa-linear": "tab:gray"}
+    styles = {(24, RECEPTIVE_FIELD): "o-", (64, 121): "s:"}  # the spec's width and history
     for cell, colour in colours.items():
-        tcn = sorted((r for r in runs if r["cell"] == cell and r["name"].startswith("tcn")),
-                     key=lambda r: len(r["config"]["channels"]))  # fmt: skip
-        depth = [len(r["config"]["channels"]) for r in tcn]
+        for (width, field), style in styles.items():
+            tcn = sorted((r for r in runs if r["cell"] == cell and r["name"].startswith("tcn")
+                          and tcn_shape(r) == (width, field)), key=depth_of)  # fmt: skip
+            for ax, (key, _) in zip(axes, metrics, strict=True) if tcn else ():
+                group = "voltage" if key.startswith("rmse") else "spikes"
+                ax.plot([depth_of(r) for r in tcn], [r[group][key] for r in tcn], style,
+                        color=colour, label=f"{cell.upper()}, TCN {width} ch, {field} ms")  # fmt: skip
         for ax, (key, label) in zip(axes, metrics, strict=True):
             group = "voltage" if key.startswith("rmse") else "spikes"
-            ax.plot(depth, [r[group][key] for r in tcn], "o-", color=colour,
-                    label=f"{cell.upper()} cell, TCN")  # fmt: skip
             for r in runs:
                 if r["cell"] == cell and r["name"].startswith("fcn"):
                     ax.plot(
@@ -302,7 +348,7 @@ def figure(work: Path, out: Path) -> None:
                     )
             ax.set_xlabel("TCN depth (layers)")
             ax.set_title(label)
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=7)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
@@ -372,7 +418,7 @@ def ship(work: Path, max_params: int = 100_000) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    stages = ["data", "sweep", "wide", "elm", "figure", "diagnose", "ship"]
+    stages = ["data", "sweep", "wide", "elm", "figure", "diagnose", "ship", "rates"]
     parser.add_argument("stage", choices=stages)
     parser.add_argument("--work", type=Path, default=Path("out/dendritic"))
     parser.add_argument("--n", type=int, default=512, help="simulations per cell (6 s each)")
@@ -382,6 +428,9 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=24)
     parser.add_argument("--field", type=int, default=RECEPTIVE_FIELD, help="TCN history (ms)")
     parser.add_argument("--memory", type=int, default=20, help="ELM memory units")
+    parser.add_argument("--input-scale", type=float, default=1.0, help="rates stage")
+    parser.add_argument("--celsius", type=float, default=None, help="rates stage: soma °C")
+    parser.add_argument("--ampa-scale", type=float, default=None, help="rates stage (AMPA twin)")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--lr", type=float, default=3e-3, help="learning rate (wide stage)")
     parser.add_argument("--patience", type=int, default=8, help="evaluations (wide stage)")
@@ -404,6 +453,11 @@ def main() -> None:
             diagnose(args.work, cell, args.models)
     elif args.stage == "ship":
         ship(args.work)
+    elif args.stage == "rates":
+        keywords = {"celsius": args.celsius, "ampa_scale": args.ampa_scale}
+        keywords = {k: v for k, v in keywords.items() if v is not None}
+        for cell in args.cells:
+            rates(args.work, cell, args.n, args.input_scale, **keywords)
 
 
 if __name__ == "__main__":
