@@ -176,7 +176,8 @@ def optimizers(t: int, steps: int) -> dict[str, optax.GradientTransformation]:
     """The optimisers each form tries, by label. Spiking gradients are sparse and jump when a
     spike appears or vanishes; the HH model's design converges with large normalised steps, the
     trained surrogate's (a smooth but steep function) with small Adam steps, and neither with
-    the other's (hh-tcn, demo cell: 1/5 and 2/5 target spikes). Each form keeps its own best."""
+    the other's (demo cell: Adam through HH hits 2/5 target spikes; normalised descent through
+    hh-tcn 3/5 with 3 extra spikes). Each form keeps its own best."""
     return {
         f"normalised descent, {STEP_RMS:g} uA/cm2 RMS steps": normalized_descent(
             STEP_RMS * math.sqrt(t), steps
