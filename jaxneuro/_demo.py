@@ -251,17 +251,15 @@ def design(
         chosen = min(tries, key=lambda k: float(tries[k].loss))
         res = tries[chosen]
         x = np.asarray(res.x)
-        v, s = on_teacher(x)
+        on_hh = {k: on_teacher(np.asarray(r.x)) for k, r in tries.items()}
+        checks = {k: _check(on_hh[k][1], target, target_ms, dt) for k in tries}
+        v = on_hh[chosen][0]
         entry = {
-            **_check(s, target, target_ms, dt),
+            **checks[chosen],
             "wall_s_with_compile": wall,
             "optimizer": chosen,
             "attempts": {
-                k: {
-                    "own_loss": float(r.loss),
-                    "best_step": r.best_step,
-                    "checked": _check(on_teacher(np.asarray(r.x))[1], target, target_ms, dt),
-                }
+                k: {"own_loss": float(r.loss), "best_step": r.best_step, "checked": checks[k]}
                 for k, r in tries.items()
             },
             "best_step": res.best_step,

@@ -50,9 +50,10 @@ FIGURE = (
 )
 
 
-def teacher(cell: str) -> ReducedL5PC:
+def teacher(cell: str, **changes) -> ReducedL5PC:
+    """``cell``'s simulator; ``changes`` override or add :class:`ReducedL5PC` keywords."""
     name, keywords = CELLS[cell]
-    return jn.create(name, **keywords)
+    return jn.create(name, **(keywords | changes))
 
 
 def dataset_path(work: Path, cell: str) -> Path:
@@ -277,8 +278,7 @@ def rates(work: Path, cell: str, n: int, input_scale: float, **keywords) -> dict
     """Spike statistics and soma-voltage percentiles of ``cell`` with other ``keywords`` (e.g.
     ``celsius``, ``ampa_scale``) over ``n`` runs of 6 s (seed 1, not the datasets' seed), e.g.
     to calibrate a variant's input (§5.5(3)). Appends to ``benchmarks/results/dendritic_rates.json``."""
-    name, base = CELLS[cell]
-    sim = jn.create(name, **(base | keywords))
+    sim = teacher(cell, **keywords)
     tag = "-".join(
         [cell, f"in{input_scale:g}", *(f"{k}{v:g}" for k, v in sorted(keywords.items()))]
     )
