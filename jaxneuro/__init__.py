@@ -15,6 +15,7 @@ from ._registry import register as register
 from ._saving import load as load
 from ._saving import load_teacher as load_teacher
 from ._saving import pretrained as pretrained
+from ._saving import read_card as read_card
 from ._saving import save as save
 from ._simulator import Channel as Channel
 from ._simulator import IOSpec as IOSpec

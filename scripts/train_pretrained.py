@@ -20,7 +20,7 @@ import numpy as np
 
 import jaxneuro as jn
 from jaxneuro.surrogates import CNNLSTM, TCN
-from jaxneuro.training import FitConfig, LossMix
+from jaxneuro.training import FitConfig, FitResult, LossMix
 
 PACKAGE = Path(__file__).resolve().parents[1] / "jaxneuro" / "pretrained"
 
@@ -38,6 +38,7 @@ class Recipe:
     eval_n: int = 50
     targets: dict = field(default_factory=dict)
     finetune: FitConfig | None = None  # a second stage, from the first stage's best weights
+    widen: int | None = None  # the second stage's TCN channels (TCN.widen of the first's)
 
 
 def _ou(mean, std, tau, duration):
@@ -177,38 +178,56 @@ def calibrate_threshold(result, teacher, stimuli, recipe, candidates=THRESHOLDS)
     return float(candidates[int(np.argmax(scores))])
 
 
-def run(name: str, work: Path, steps: int | None = None, package: Path = PACKAGE) -> dict:
+def run(
+    name: str,
+    work: Path,
+    steps: int | None = None,
+    package: Path = PACKAGE,
+    first_stage: str | Path | None = None,
+) -> dict:
     recipe = RECIPES[name]
     teacher = jn.create(recipe.teacher, **recipe.teacher_kwargs)
     work.mkdir(parents=True, exist_ok=True)
     dataset = jn.data.generate(teacher, recipe.sampler, recipe.n, work / "data.zarr", seed=0)
-    config = (
-        recipe.config
-        if steps is None
-        else FitConfig(
-            **{
-                **{k: getattr(recipe.config, k) for k in recipe.config.__dataclass_fields__},
-                "steps": steps,
-            }
+    if first_stage is None:
+        config = (
+            recipe.config
+            if steps is None
+            else FitConfig(
+                **{
+                    **{k: getattr(recipe.config, k) for k in recipe.config.__dataclass_fields__},
+                    "steps": steps,
+                }
+            )
         )
-    )
-    t0 = time.perf_counter()
-    result = jn.fit(recipe.build(teacher.spec), dataset, config, checkpoint_dir=work / "fit")
-    fit_s = time.perf_counter() - t0
-    training = {
-        "config": config.describe(),
-        "best_step": result.best_step,
-        "history": result.history,
-        "wall_s": fit_s,
-    }
+        t0 = time.perf_counter()
+        result = jn.fit(recipe.build(teacher.spec), dataset, config, checkpoint_dir=work / "fit")
+        training = {
+            "config": config.describe(),
+            "best_step": result.best_step,
+            "history": result.history,
+            "wall_s": time.perf_counter() - t0,
+        }
+    else:  # the first stage as saved earlier (e.g. the shipped weights): its weights and record
+        surrogate, params = jn.load(first_stage)
+        card = jn.read_card(first_stage)
+        built = recipe.build(teacher.spec).with_scaling(surrogate.scaling)
+        same_fit = card["training"]["config"] == json.loads(json.dumps(recipe.config.describe()))
+        if surrogate.config() != built.config() or card["data"]["n"] != recipe.n or not same_fit:
+            raise ValueError(f"{first_stage} is not the first stage of the {name} recipe")
+        training = {k: card["training"][k] for k in ("config", "best_step", "history", "wall_s")}
+        result = FitResult(surrogate, params, training["history"], training["best_step"])
     if recipe.finetune is not None:
         t0 = time.perf_counter()
+        surrogate, start = result.surrogate, result.params
+        if recipe.widen is not None:
+            surrogate, start = surrogate.widen(start, recipe.widen, jax.random.key(1))
         result = jn.fit(
-            recipe.build(teacher.spec),
+            surrogate,
             dataset,
             recipe.finetune,
             checkpoint_dir=work / "finetune",
-            init_params=result.params,
+            init_params=start,
         )
         training["finetune"] = {
             "config": recipe.finetune.describe(),
@@ -265,8 +284,14 @@ def main() -> None:
     parser.add_argument(
         "--package", type=Path, default=PACKAGE, help="where to save NAME/ (default: the package)"
     )
+    parser.add_argument(
+        "--first-stage",
+        default=None,
+        help="skip the first fit: start the second stage from this saved surrogate (a shipped "
+        "name or a folder) made by the same recipe's first stage",
+    )
     args = parser.parse_args()
-    run(args.name, args.work / args.name, args.steps, args.package)
+    run(args.name, args.work / args.name, args.steps, args.package, args.first_stage)
 
 
 if __name__ == "__main__":

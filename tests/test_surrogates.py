@@ -141,6 +141,23 @@ def test_tcn_receptive_field_and_lif_case():
         TCN(HH_SPEC, n_layers=2, kernel_sizes=(3, 3, 3))
 
 
+def test_tcn_widens_to_the_same_function_and_trains_the_new_channels():
+    sur, params, x, run = case("tcn")
+    wide, wparams = sur.widen(params, (12, 10), jax.random.key(3))
+    assert wide.channels == (12, 10) and wide.kernel_sizes == sur.kernel_sizes
+    assert wide.dilations == sur.dilations and wide.scaling == sur.scaling
+    close(run(params, x)[0], jax.jit(wide.apply)(wparams, x)[0], rtol=1e-6, atol=1e-5)
+
+    def loss(p):
+        return jnp.mean(wide.apply(p, x)[0]["v"] ** 2)
+
+    grads = jax.grad(loss)(wparams)  # the zero weights from new into old channels learn first
+    g2 = np.asarray(grads["convs"][1]["kernel"][...])
+    assert np.abs(g2[:, 8:, :8]).max() > 0
+    with pytest.raises(ValueError, match="at least"):
+        sur.widen(params, 4)
+
+
 def test_scaling_maps_units():
     sur, params, x, run = case("tcn")
     a, _ = run(params, x)

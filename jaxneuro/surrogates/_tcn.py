@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array, Float
@@ -100,6 +101,45 @@ class TCN(Surrogate):
             self.head_bias(),
             rngs=rngs,
         )
+
+    def widen(
+        self, params, channels: int | Sequence[int], key: Array | None = None
+    ) -> tuple[TCN, nnx.State]:
+        """A wider TCN computing the same function, to train on from ``params`` (Net2WiderNet:
+        Chen, Goodfellow & Shlens 2016, ICLR).
+
+        Every weight array keeps its old block; weights from the new channels into the old ones
+        are zero, so the outputs are unchanged; weights into the new channels are drawn fresh
+        (:meth:`init` of the wider TCN with ``key``). Training then recruits the new channels.
+
+        Args:
+            params: this TCN's weights.
+            channels: the new hidden channels, one int or one per layer, each ≥ the old.
+            key: PRNG key of the fresh weights (default ``jax.random.key(0)``).
+
+        Returns:
+            The wider ``TCN`` (same kernels, dilations, activation and scaling) and its weights.
+        """
+        new = as_layers("channels", channels, len(self.channels))
+        if any(n < o for n, o in zip(new, self.channels, strict=True)):
+            raise ValueError(f"channels {new} must be at least the current {self.channels}")
+        wider = TCN(
+            self.spec,
+            channels=new,
+            kernel_sizes=self.kernel_sizes,
+            dilations=self.dilations,
+            activation=self.activation,
+            scaling=self.scaling,
+            spike_prior=self.spike_prior,
+        )
+
+        def embed(fresh, old):
+            out = fresh.at[tuple(slice(0, n) for n in old.shape)].set(old.astype(fresh.dtype))
+            if out.ndim >= 2:  # a kernel [..., in, out]: nothing from new inputs into old outputs
+                out = out.at[..., old.shape[-2] :, : old.shape[-1]].set(0)
+            return out
+
+        return wider, jax.tree.map(embed, wider.init(key), params)
 
     def init_state(self, params=None) -> Float[Array, "history n_inputs"]:
         """Zero input history, ``[receptive_field − 1, n_inputs]``."""
