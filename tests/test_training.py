@@ -92,7 +92,9 @@ KILLED_FIT = textwrap.dedent(
 def test_killed_fit_resumes_to_the_same_result(dataset, tmp_path):
     # The subprocess kills itself at a fixed point (polling from here raced a fast fit).
     ckpt = tmp_path / "ckpt"
-    proc = subprocess.run([sys.executable, "-c", KILLED_FIT, str(dataset.path), str(ckpt)])
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_FIT, str(dataset.path), str(ckpt)], timeout=600
+    )
     assert proc.returncode == -signal.SIGKILL
     log = ckpt / "metrics.jsonl"
     assert len(log.read_text().splitlines()) == 3  # steps 0, 10, 20
