@@ -153,17 +153,13 @@ RECIPES = {
 RECIPES["hh-tcn-wide"] = dataclasses.replace(
     RECIPES["hh-tcn"],
     widen=96,
-    finetune=FitConfig(
+    finetune=dataclasses.replace(
+        RECIPES["hh-tcn"].config,
         steps=12000,
-        batch_size=32,
-        window=256,
         learning_rate=1e-3,
-        warmup_steps=100,
         eval_every=250,
         patience=100,
-        weight_decay=1e-3,
         seed=3,
-        loss=LossMix(spike_bce=1.0, v_mse=4.0, v_clip_mv=-55.0),
     ),
 )
 
@@ -215,16 +211,7 @@ def run(
     work.mkdir(parents=True, exist_ok=True)
     dataset = jn.data.generate(teacher, recipe.sampler, recipe.n, work / "data.zarr", seed=0)
     if first_stage is None:
-        config = (
-            recipe.config
-            if steps is None
-            else FitConfig(
-                **{
-                    **{k: getattr(recipe.config, k) for k in recipe.config.__dataclass_fields__},
-                    "steps": steps,
-                }
-            )
-        )
+        config = recipe.config if steps is None else dataclasses.replace(recipe.config, steps=steps)
         t0 = time.perf_counter()
         result = jn.fit(recipe.build(teacher.spec), dataset, config, checkpoint_dir=work / "fit")
         training = {
