@@ -24,17 +24,11 @@ import jax
 import numpy as np
 
 import jaxneuro as jn
-from jaxneuro.models import ReducedL5PC
+from jaxneuro.models import LINEAR_SYNAPSES, ReducedL5PC
 from jaxneuro.surrogates import ELM, TCN
 from jaxneuro.training import FitConfig, LossMix
 
 PACKAGE = Path(__file__).resolve().parents[1] / "jaxneuro" / "pretrained"
-# Linear-dendrite control: the AMPA twin with effectively current-based synapses (reversals at
-# ±1000 mV keep the driving force within 5 % up to −20 mV), conductances rescaled to the same
-# current at rest (AMPA at −70 mV, GABA_A at −66 mV) × 0.7 and × 2, which match the twin's rate
-# (2.8 Hz). Its only nonlinearity is the HH soma.
-LINEAR_SYNAPSES = {"e_ampa": 1000.0, "ampa_scale": 0.7 * 1.6 * 70.0 / 1070.0,
-                   "e_gaba": -1000.0, "gaba_scale": 2.0 * 14.0 / 934.0}  # fmt: skip
 CELLS = {  # cell: (registry name, keywords)
     "nmda": ("reduced-l5pc", {}),
     "ampa": ("reduced-l5pc-ampa", {}),

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxneuro.models import CableNeuron, Membrane, Morphology, ReducedL5PC
+from jaxneuro.models import LINEAR_SYNAPSES, CableNeuron, Membrane, Morphology, ReducedL5PC
 
 T = 300  # ms; one compiled program per cell
 
@@ -94,15 +94,16 @@ def test_same_branch_inputs_are_supralinear_only_with_nmda():
 
 
 def test_far_reversal_potentials_make_the_twin_linear():
-    """With effectively current-based synapses (reversals ±1000 mV, conductances rescaled; the
-    depth experiment's linear-dendrite control, scripts/dendritic.py) the same paired inputs sum
-    almost linearly: one branch vs two within 6 % (measured −4.4 %, what is left of the driving
-    force's change; the conductance-based twin: −24 %). The default receptors are unchanged."""
-    cell = ReducedL5PC(
-        nmda=False, e_ampa=1000.0, ampa_scale=0.0733, e_gaba=-1000.0, gaba_scale=0.045
-    )
+    """With effectively current-based synapses (``LINEAR_SYNAPSES``: reversals ±1000 mV,
+    conductances rescaled; the depth experiment's linear-dendrite control, scripts/dendritic.py)
+    the same paired inputs sum almost linearly: one branch vs two within 6 % (measured −4.4 %,
+    what is left of the driving force's change; the conductance-based twin: −24 %). The default
+    receptors are unchanged."""
+    cell = ReducedL5PC(nmda=False, **LINEAR_SYNAPSES)
     assert (cell.ampa.e_rev, cell.gaba.e_rev) == (1000.0, -1000.0)
-    assert cell.gaba.g_max == pytest.approx(0.0675) and ReducedL5PC().gaba.e_rev == -80.0
+    assert cell.ampa.g_max == pytest.approx(1.6 * 0.7 * 70.0 / 1070.0)  # 1 nS AMPA × ampa_scale
+    assert cell.gaba.g_max == pytest.approx(1.5 * 2.0 * 14.0 / 934.0)  # 1.5 nS GABA_A × gaba_scale
+    assert ReducedL5PC().gaba.e_rev == -80.0
     same, apart = same_vs_apart(cell, jax.jit(cell.apply))
     assert apart > 0 and abs(same / apart - 1.0) < 0.06
 

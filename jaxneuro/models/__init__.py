@@ -9,6 +9,7 @@ from ._synapses import Synapse as Synapse
 from .adex import AdEx as AdEx
 from .hodgkin_huxley import HodgkinHuxley as HodgkinHuxley
 from .izhikevich import Izhikevich as Izhikevich
+from .l5pc import LINEAR_SYNAPSES as LINEAR_SYNAPSES
 from .l5pc import ReducedL5PC as ReducedL5PC
 from .l5pc import reduced_l5pc_morphology as reduced_l5pc_morphology
 from .lif import LIF as LIF

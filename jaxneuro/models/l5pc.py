@@ -15,6 +15,17 @@ N_TUFT, N_BASAL = 6, 6
 _DEFAULT_SOLVER = CableBackwardEuler()
 _FIXED_STEPS = diffrax.ConstantStepSize()
 
+# The linear-dendrite control (``ReducedL5PC(nmda=False, **LINEAR_SYNAPSES)``): effectively
+# current-based synapses (reversals at ±1000 mV keep the driving force within 5 % up to −20 mV),
+# conductances rescaled to the same current at rest (AMPA at −70 mV, GABA_A at −66 mV) × 0.7 and
+# × 2, which match the AMPA twin's rate (2.8 Hz). Its only nonlinearity is the HH soma.
+LINEAR_SYNAPSES = {
+    "e_ampa": 1000.0,
+    "ampa_scale": 0.7 * 1.6 * 70.0 / 1070.0,
+    "e_gaba": -1000.0,
+    "gaba_scale": 2.0 * 14.0 / 934.0,
+}
+
 
 def reduced_l5pc_morphology(
     tuft_length: float = 50.0, tuft_diameter: float = 0.8, tuft_compartments: int = 4
@@ -39,7 +50,7 @@ class ReducedL5PC(CableNeuron):
     there; on this reduced cell both need ≥ 2 TCN layers, the twin being easier at every depth:
     ``benchmarks/results/dendritic_depth_sweep.png``). The twin's depth comes from its HH squid
     soma, not its dendrites: with effectively current-based synapses (``e_ampa=1000``,
-    ``e_gaba=-1000``, conductances rescaled) the dendrites are nearly linear and one layer
+    ``e_gaba=-1000``, conductances rescaled: :data:`LINEAR_SYNAPSES`) the dendrites are nearly linear and one layer
     still falls short (``scripts/dendritic.py``, cell ``ampa-linear``).
 
     Morphology: :func:`reduced_l5pc_morphology` (48 compartments). Membrane (§5.2): C_m 1 µF/cm²
