@@ -731,7 +731,11 @@ def _add_fit(commands) -> None:
     fit.add_argument("--spike-weight", type=_finite, default=d.loss.spike_bce, help="spike BCE")
     fit.add_argument("--v-weight", type=_finite, default=d.loss.v_mse, help="voltage MSE")
     fit.add_argument(
-        "--v-clip", type=_finite, default=None, metavar="MV", help="clip voltages before the MSE"
+        "--v-clip",
+        type=_finite,
+        default=None,
+        metavar="MV",
+        help="clip the target voltage at MV before the MSE (Beniaguev et al.)",
     )
     size = fit.add_argument_group("surrogate size (defaults: the family's)")
     for name, help_text in SIZE_HELP.items():

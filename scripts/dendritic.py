@@ -94,7 +94,7 @@ def fit_config(
         eval_every=max(steps // 20, 50),
         patience=patience,
         weight_decay=1e-4,
-        loss=LossMix(spike_bce=1.0, v_mse=1.0, v_clip_mv=CLIP_MV),
+        loss=LossMix(spike_bce=1.0, v_mse=1.0, v_clip_mv=CLIP_MV, clip_prediction=True),
     )
 
 

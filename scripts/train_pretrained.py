@@ -103,7 +103,7 @@ RECIPES = {
             eval_every=500,
             patience=12,
             weight_decay=1e-3,
-            loss=LossMix(spike_bce=1.0, v_mse=4.0, v_clip_mv=-55.0),
+            loss=LossMix(spike_bce=1.0, v_mse=4.0, v_clip_mv=-55.0, clip_prediction=True),
         ),
         targets={
             "spikes.precision_pooled": (">=", 0.9),

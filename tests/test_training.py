@@ -11,7 +11,7 @@ import pytest
 
 import jaxneuro as jn
 from jaxneuro.surrogates import TCN
-from jaxneuro.training import CheckpointError, FitConfig, fit, load_tree, save_tree
+from jaxneuro.training import CheckpointError, FitConfig, LossMix, fit, load_tree, save_tree
 
 TEACHER = jn.models.LIF(dt=1.0, solver_dt=0.1)
 CONFIG = FitConfig(
@@ -133,3 +133,24 @@ def test_fit_refuses_mismatched_surrogate_and_bad_config(dataset):
         FitConfig(steps=0)
     with pytest.raises(ValueError, match="exceed"):
         fit(small_tcn(), dataset, CONFIG, window=10_000, progress=False)
+
+
+def test_voltage_clip_pulls_a_prediction_above_it_down():
+    """Beniaguev's clip is on the target: a prediction above the clip where the teacher is below
+    it is still pulled down (clipping the prediction too leaves it there, with zero gradient)."""
+    target = {"v": jax.numpy.array([-70.0, -60.0, 20.0])}  # the last sample: a spike
+
+    def loss(v, **kwargs):
+        return LossMix(spike_bce=0.0, v_mse=1.0, v_clip_mv=-55.0, **kwargs)({"v": v}, target)
+
+    pred = jax.numpy.array([-40.0, -60.0, -55.0])
+    grad = np.asarray(jax.grad(loss)(pred))
+    # d/dv mean((v - min(t, -55)) / 10)^2 = 2 (v - t_clipped) / (3 * 100)
+    np.testing.assert_allclose(grad, [2 * 30.0 / 300, 0.0, 0.0], atol=1e-7)
+    np.testing.assert_allclose(loss(pred), 30.0**2 / 300, rtol=1e-6)
+    grad_clipped = np.asarray(jax.grad(lambda v: loss(v, clip_prediction=True))(pred))
+    np.testing.assert_array_equal(grad_clipped[0], 0.0)  # the trap the default avoids
+    assert FitConfig(loss=LossMix(v_clip_mv=-55.0, clip_prediction=True)).describe()["loss"][
+        "clip_prediction"
+    ]
+    assert "clip_prediction" not in FitConfig(loss=LossMix(v_clip_mv=-55.0)).describe()["loss"]

@@ -87,6 +87,8 @@ class FitConfig(eqx.Module):
             if not fields[k]:  # of fits from before these options still resume
                 del fields[k]
         loss = {k: getattr(self.loss, k) for k in ("spike_bce", "v_mse", "v_clip_mv")}
+        if self.loss.clip_prediction:
+            loss["clip_prediction"] = True
         return {**fields, "loss": loss}
 
 
