@@ -171,7 +171,7 @@ def _lookup(report: dict, dotted: str) -> float:
     return float(node)
 
 
-def _stimuli(recipe: Recipe, seed: int) -> np.ndarray:
+def eval_stimuli(recipe: Recipe, seed: int) -> np.ndarray:
     keys = jax.random.split(jax.random.key(seed), recipe.eval_n)
     return np.asarray(jax.vmap(recipe.sampler)(keys))[:, : round(recipe.eval_ms)]
 
@@ -250,11 +250,11 @@ def run(
     # Spike-decoding threshold: chosen for the best F1 on validation stimuli (seed 2), then
     # reported on held-out test stimuli (seed 1). eval_ms long, of which the last
     # eval_ms − eval_burn_in_ms (500 ms) are scored.
-    threshold = calibrate_threshold(result, teacher, _stimuli(recipe, seed=2), recipe)
+    threshold = calibrate_threshold(result, teacher, eval_stimuli(recipe, seed=2), recipe)
     report = jn.evaluate(
         result.surrogate,
         teacher,
-        _stimuli(recipe, seed=1),
+        eval_stimuli(recipe, seed=1),
         params=result.params,
         out=work / "evaluation",
         window_ms=3.0,
