@@ -121,7 +121,9 @@ def main() -> None:
     parser.add_argument("--duration-ms", type=float, default=1000.0)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--max-run-s", type=float, default=60.0, help="don't repeat slower runs")
-    parser.add_argument("--only", nargs="+", default=None, help="shipped names (default: all)")
+    parser.add_argument(
+        "--only", nargs="+", default=None, help="shipped names or saved folders (default: all)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "surrogate_speed.json")
     args = parser.parse_args()
     machine = hn.machine_info(PACKAGES)

@@ -9,7 +9,11 @@ windows), a matched pair in the same bin, else "elsewhere". Prints each share of
 clipped error (−55 mV) and the RMSE within it. For scale, it also compares the teacher with
 itself under an injected current 0.1 % larger (``i_ext`` × 1.001).
 
-    python scripts/hh_error_budget.py hh-tcn [--after 4]
+With ``--segments`` it instead prints the clipped RMSE over time: from rest (the first 100 ms of
+the demo's inputs: Oláh et al.'s synapses, no injected current, 64 runs) and in 300 ms segments
+of 2 s runs from the training distribution (seed 1, 50 runs), to show settling and drift.
+
+    python scripts/hh_error_budget.py hh-tcn [--after 4] [--segments]
 """
 
 from __future__ import annotations
@@ -89,11 +93,46 @@ def budget(name: str, after: int = 4) -> dict:
             }  # fmt: skip
 
 
+def _clipped_v(simulator, params, x):
+    v = jax.jit(jax.vmap(lambda xi: simulator.apply(params, xi)[0]["v"]))(x)
+    return np.minimum(np.asarray(v, np.float64), CLIP_MV)
+
+
+def segments(name: str, segment_ms: float = 300.0) -> dict:
+    """Clipped RMSE (mV) in the first 100 ms from rest and per segment of 2 s runs."""
+    surrogate, params = jn.load(name)
+    teacher, teacher_params = jn.load_teacher(name)
+    dt = teacher.spec.dt
+    rows = {}
+    demo = jn.data.OlahSynaptic(duration_ms=1000.0, dt=dt)
+    x = np.asarray(jax.vmap(demo)(jax.random.split(jax.random.key(0), 64)))
+    first = slice(0, round(100 / dt))
+    err = (
+        _clipped_v(surrogate, params, x)[:, first]
+        - _clipped_v(teacher, teacher_params, x)[:, first]
+    )
+    rows["from rest, 0-100 ms"] = float(np.sqrt((err**2).mean()))
+    sampler = RECIPES["hh-tcn"].sampler  # 2,000 ms, the training distribution
+    x = np.asarray(jax.vmap(sampler)(jax.random.split(jax.random.key(1), 50)))
+    err = _clipped_v(surrogate, params, x) - _clipped_v(teacher, teacher_params, x)
+    step = round(segment_ms / dt)
+    for a in range(round(100 / dt), err.shape[1], step):
+        rows[f"{a * dt:g}-{min(a + step, err.shape[1]) * dt:g} ms"] = float(
+            np.sqrt((err[:, a : a + step] ** 2).mean())
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", help="a shipped HH surrogate or a saved folder")
     parser.add_argument("--after", type=int, default=4, help="bins after a spike it claims")
+    parser.add_argument("--segments", action="store_true", help="RMSE over time instead")
     args = parser.parse_args()
+    if args.segments:
+        for span, value in segments(args.name).items():
+            print(f"{args.name}: clipped RMSE {value:.3f} mV, {span}")
+        return
     result = budget(args.name, args.after)
     print(f"{args.name}: clipped RMSE {result['rmse_clipped_mv']:.3f} mV")
     print(f"{'category':<10} {'spikes':>6} {'samples':>8} {'sq. error':>9} {'RMSE mV':>8}")

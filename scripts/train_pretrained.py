@@ -20,7 +20,7 @@ import jax
 import numpy as np
 
 import jaxneuro as jn
-from jaxneuro.surrogates import CNNLSTM, TCN
+from jaxneuro.surrogates import CNNLSTM, ELM, TCN
 from jaxneuro.training import FitConfig, FitResult, LossMix
 
 PACKAGE = Path(__file__).resolve().parents[1] / "jaxneuro" / "pretrained"
@@ -141,7 +141,50 @@ RECIPES = {
             "voltage.rmse_clipped_mv": ("<=", 1.5),
         },
     ),
+    # Beyond the issue's families: the Expressive Leaky Memory neuron (Spieler et al. 2024) on
+    # hh-tcn's data, loss weights and protocol. 32 memory units, MLP 64, synaptic traces τ_s = 2
+    # ms: 4.5K params (38× fewer than hh-tcn), one recurrent step per 1 ms sample. It needs the
+    # target-only voltage clip: with the prediction clipped too its voltage head never left the
+    # flat region (12.7 mV). First stage (60,000 steps, 23 min on 2 shared CPU cores): held-out
+    # clipped RMSE 1.41 mV, P/R 0.987/0.979, but 11.9 mV off in the first 100 ms from rest (a zero
+    # memory is not rest) and a mean error drifting to +0.7 mV by 600-900 ms (past its 356-sample
+    # windows). The second stage (below; 6 min) fixes both: 1.43 mV, P/R 0.986/0.983; 2.9 mV in
+    # the first 100 ms from rest (hh-tcn 1.1); 1.25-1.49 mV in each 300 ms of 2 s runs (hh-tcn
+    # 1.42-1.74). Tried at 6,000 steps: τ_s 5 ms 2.23 mV (1.55 at 30,000), τ_s 2 2.13, learned τ_m
+    # 2.02 (its 60,000-step run stalled: validation loss 0.087 vs 0.033 at 44,000; stopped), MLP
+    # 128 no better; 64 memory units × MLP 128 learned slowly (stopped at 3,000).
+    "hh-elm": Recipe(
+        teacher="hh-synaptic",
+        teacher_kwargs={},
+        sampler=OLAH_WITH_CURRENT,
+        n=32768,
+        build=lambda spec: ELM(spec, n_memory=32, mlp_hidden=64, tau_s=2.0),
+        config=FitConfig(
+            steps=60000,
+            batch_size=32,
+            window=256,
+            burn_in=100,
+            learning_rate=3e-3,
+            eval_every=250,
+            patience=100,
+            weight_decay=1e-4,
+            loss=LossMix(spike_bce=1.0, v_mse=4.0, v_clip_mv=-55.0),
+        ),
+        targets={
+            "spikes.precision_pooled": (">=", 0.9),
+            "spikes.recall_pooled": (">=", 0.9),
+            "voltage.rmse_clipped_mv": ("<=", 1.5),
+        },
+    ),
 }
+# hh-elm's second stage: 768-sample windows scored from a zero state (no burn-in), so that it
+# settles fast from rest and holds over long runs (see the recipe's note above).
+RECIPES["hh-elm"] = dataclasses.replace(
+    RECIPES["hh-elm"],
+    finetune=dataclasses.replace(
+        RECIPES["hh-elm"].config, steps=6000, window=768, burn_in=0, learning_rate=1e-3, seed=5
+    ),
+)
 
 # An experiment, not shipped: hh-tcn widened to 6 × 96 channels (TCN.widen, 374K params; the
 # shipped weights' function unchanged at the start) and trained 12,000 more steps. Held-out
