@@ -41,7 +41,7 @@ from .data import OlahSynaptic
 from .evaluation import evaluate
 
 SHIPPED = "hh-tcn"
-RECIPES = ("hh-tcn", "hh-cnnlstm")
+RECIPES = ("hh-tcn", "hh-cnnlstm", "hh-elm")
 """Names that ``scripts/train_pretrained.py`` knows how to train."""
 
 
