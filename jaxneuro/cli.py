@@ -737,6 +737,19 @@ def _add_fit(commands) -> None:
         metavar="MV",
         help="clip the target voltage at MV before the MSE (Beniaguev et al.)",
     )
+    fit.add_argument(
+        "--clip-prediction",
+        action="store_true",
+        help="clip the predicted voltage at --v-clip too (no gradient above it: only to reproduce "
+        "fits made that way)",
+    )
+    fit.add_argument(
+        "--from-rest",
+        type=_finite,
+        default=d.from_rest,
+        metavar="SHARE",
+        help="share of windows starting at a run's first sample (use with --burn-in 0)",
+    )
     size = fit.add_argument_group("surrogate size (defaults: the family's)")
     for name, help_text in SIZE_HELP.items():
         if name == "activation":
@@ -849,7 +862,12 @@ def _cmd_fit(args) -> int:
     dataset = data.open_dataset(path)
     options = _surrogate_options(args)
     surrogate = getattr(surrogates, FAMILIES[args.family])(dataset.spec, **options)
-    loss = LossMix(spike_bce=args.spike_weight, v_mse=args.v_weight, v_clip_mv=args.v_clip)
+    loss = LossMix(
+        spike_bce=args.spike_weight,
+        v_mse=args.v_weight,
+        v_clip_mv=args.v_clip,
+        clip_prediction=args.clip_prediction,
+    )
     config = FitConfig(
         steps=args.steps,
         batch_size=args.batch_size,
@@ -861,6 +879,7 @@ def _cmd_fit(args) -> int:
         patience=args.patience,
         seed=args.seed,
         loss=loss,
+        from_rest=args.from_rest,
     )
     teacher, teacher_kwargs = _dataset_teacher(args, dataset)
     settings = {
