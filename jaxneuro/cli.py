@@ -743,13 +743,6 @@ def _add_fit(commands) -> None:
         help="clip the predicted voltage at --v-clip too (no gradient above it: only to reproduce "
         "fits made that way)",
     )
-    fit.add_argument(
-        "--from-rest",
-        type=_finite,
-        default=d.from_rest,
-        metavar="SHARE",
-        help="share of windows starting at a run's first sample (use with --burn-in 0)",
-    )
     size = fit.add_argument_group("surrogate size (defaults: the family's)")
     for name, help_text in SIZE_HELP.items():
         if name == "activation":
@@ -879,7 +872,6 @@ def _cmd_fit(args) -> int:
         patience=args.patience,
         seed=args.seed,
         loss=loss,
-        from_rest=args.from_rest,
     )
     teacher, teacher_kwargs = _dataset_teacher(args, dataset)
     settings = {

@@ -427,7 +427,6 @@ def _io_tree(out):
         (["--teacher", "hh"], "is not 'hh' with {} or {\"dt\": 1.0}; pass --teacher NAME"),
         (["--window", "500"], "exceed the dataset's 150"),
         (["--lr", "0"], "argument --lr: must be positive"),
-        (["--from-rest", "2"], "from_rest must be a share in [0, 1], got 2.0"),
     ],
 )
 def test_fit_bad_arguments(args, message, lif_data, tmp_path, capsys):

@@ -12,7 +12,6 @@ import pytest
 import jaxneuro as jn
 from jaxneuro.surrogates import TCN
 from jaxneuro.training import CheckpointError, FitConfig, LossMix, fit, load_tree, save_tree
-from jaxneuro.training._fit import window_starts
 
 TEACHER = jn.models.LIF(dt=1.0, solver_dt=0.1)
 CONFIG = FitConfig(
@@ -155,30 +154,3 @@ def test_voltage_clip_pulls_a_prediction_above_it_down():
         "clip_prediction"
     ]
     assert "clip_prediction" not in FitConfig(loss=LossMix(v_clip_mv=-55.0)).describe()["loss"]
-
-
-def test_window_starts_from_rest_share():
-    """``from_rest`` sets a share of the window starts to a run's first sample; at 0 the starts
-    are the plain uniform draw (fits made before the option sample as they did)."""
-    key = jax.random.key(3)
-    plain = np.asarray(window_starts(key, 4000, 2000, 356))
-    np.testing.assert_array_equal(plain, jax.random.randint(key, (4000,), 0, 2000 - 356 + 1))
-    rest = np.asarray(window_starts(key, 4000, 2000, 356, from_rest=0.25))
-    share = np.mean(rest == 0)
-    assert 0.22 < share < 0.28, share  # 0.25 ± 5 binomial SDs (SD 0.007)
-    moved = rest != plain
-    assert np.all(rest[moved] == 0) and plain.max() <= 2000 - 356
-    assert np.all(np.asarray(window_starts(key, 50, 2000, 356, from_rest=1.0)) == 0)
-    with pytest.raises(ValueError, match="from_rest"):
-        FitConfig(from_rest=1.5)
-    assert "from_rest" not in FitConfig().describe()
-    assert FitConfig(from_rest=0.25).describe()["from_rest"] == 0.25
-
-
-def test_fit_from_rest_windows_is_deterministic(dataset):
-    kwargs = dict(steps=6, eval_every=3, burn_in=0, from_rest=0.5, progress=False)
-    a = fit(small_tcn(), dataset, CONFIG, **kwargs)
-    b = fit(small_tcn(), dataset, CONFIG, **kwargs)
-    c = fit(small_tcn(), dataset, CONFIG, **{**kwargs, "from_rest": 0.0})
-    assert [h["val_loss"] for h in a.history] == [h["val_loss"] for h in b.history]
-    assert [h["val_loss"] for h in a.history] != [h["val_loss"] for h in c.history]

@@ -49,10 +49,6 @@ class FitConfig(eqx.Module):
         feedback_noise_mv: standard deviation (mV) of Gaussian noise added to the true voltage
             that teacher forcing feeds back (training only; the targets stay clean), so the
             surrogate learns to correct its own errors (Oláh et al.'s drift remedies).
-        from_rest: share of windows (training and validation) that start at a run's first
-            sample, where the teacher starts from rest, as the surrogate does in every window.
-            With ``burn_in=0`` they teach a recurrent surrogate to start from rest as its
-            teacher does; elsewhere a zero state is not rest.
     """
 
     steps: int = eqx.field(static=True, default=2000)
@@ -70,7 +66,6 @@ class FitConfig(eqx.Module):
     loss: LossMix = eqx.field(static=True, default=LossMix())
     rollout: int = eqx.field(static=True, default=0)
     feedback_noise_mv: float = eqx.field(static=True, default=0.0)
-    from_rest: float = eqx.field(static=True, default=0.0)
 
     def __check_init__(self):
         for name in ("steps", "batch_size", "window", "eval_every", "patience", "val_windows"):
@@ -85,13 +80,11 @@ class FitConfig(eqx.Module):
             raise ValueError(f"rollout must be an int in [0, window], got {self.rollout!r}")
         if not (math.isfinite(self.feedback_noise_mv) and self.feedback_noise_mv >= 0):
             raise ValueError(f"feedback_noise_mv must be >= 0, got {self.feedback_noise_mv}")
-        if not (0.0 <= self.from_rest <= 1.0):
-            raise ValueError(f"from_rest must be a share in [0, 1], got {self.from_rest}")
 
     def describe(self) -> dict:
         fields = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "loss"}
-        for k in ("rollout", "feedback_noise_mv", "from_rest"):  # omitted at their defaults, so
-            if not fields[k]:  # checkpoints of fits from before these options still resume
+        for k in ("rollout", "feedback_noise_mv"):  # omitted at their defaults, so checkpoints
+            if not fields[k]:  # of fits from before these options still resume
                 del fields[k]
         loss = {k: getattr(self.loss, k) for k in ("spike_bce", "v_mse", "v_clip_mv")}
         if self.loss.clip_prediction:
@@ -135,15 +128,6 @@ def _load_split(dataset: Dataset, name: str) -> tuple[np.ndarray, dict[str, np.n
         raise ValueError(f"the dataset's {name!r} split is empty")
     batch = dataset.batch(idx)
     return np.asarray(batch.inputs), {k: np.asarray(v) for k, v in batch.outputs.items()}
-
-
-def window_starts(key, batch_size: int, n_time: int, length: int, from_rest: float = 0.0):
-    """Random window starts in ``[0, n_time − length]``; a ``from_rest`` share of them set to 0."""
-    starts = jax.random.randint(key, (batch_size,), 0, n_time - length + 1)
-    if from_rest:  # no extra draw otherwise: fits made before this option sample as they did
-        at_rest = jax.random.bernoulli(jax.random.fold_in(key, 1), from_rest, (batch_size,))
-        starts = jnp.where(at_rest, 0, starts)
-    return starts
 
 
 def _windows(x, y, starts, cells, length):
@@ -242,7 +226,7 @@ def fit(
     def sample(step, x, y):
         k_cell, k_start = jax.random.split(jax.random.fold_in(key, step + 1))
         cells = jax.random.randint(k_cell, (config.batch_size,), 0, n_train)
-        starts = window_starts(k_start, config.batch_size, n_time, length, config.from_rest)
+        starts = jax.random.randint(k_start, (config.batch_size,), 0, n_time - length + 1)
         return _windows(x, y, starts, cells, length)
 
     @jax.jit
@@ -256,8 +240,6 @@ def fit(
     rng = np.random.default_rng(config.seed)
     val_cells = rng.integers(0, x_val.shape[0], config.val_windows)
     val_starts = rng.integers(0, x_val.shape[1] - length + 1, config.val_windows)
-    if config.from_rest:
-        val_starts = np.where(rng.random(config.val_windows) < config.from_rest, 0, val_starts)
     val_x, val_y = _windows(x_val, y_val, jnp.asarray(val_starts), jnp.asarray(val_cells), length)
     val_loss = jax.jit(loss_fn)
 
