@@ -226,6 +226,25 @@ def test_elm_memory_timescales():
     assert (tau > 1.0).all() and (tau < 150.0).all()
 
 
+def test_elm_rest_state_is_its_state_under_no_input():
+    """With ``rest_ms`` the ELM starts where no input leaves it (traces at their x = 0 fixed
+    point, memory run on), not at zero state (which stands for mean input)."""
+    sur, params = jn.load("hh-elm")
+    assert sur.rest_ms > 0
+    zero = ELM.from_config(sur.spec, {**sur.config(), "rest_ms": 0.0})
+    rest = sur.init_state(params)
+    assert all(np.all(np.asarray(v) == 0) for v in zero.init_state(params).values())
+    assert np.abs(np.asarray(rest["s"])).max() > 0.1  # inputs normalised: zero input ≠ zero trace
+    _, after = sur.apply(params, jnp.zeros((300, sur.spec.n_inputs)))  # from rest, no input
+    np.testing.assert_allclose(after["s"], rest["s"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(after["m"], rest["m"], atol=5e-3)  # rest_ms covers ~7 slowest τ_m
+    x = jnp.ones((50, sur.spec.n_inputs))
+    np.testing.assert_array_equal(sur.apply(params, x)[0]["v"], sur.apply(params, x, rest)[0]["v"])
+    assert sur.init_state() is not None and zero.rest_ms == 0.0  # without params: zero state
+    with pytest.raises(ValueError, match="rest_ms"):
+        ELM(HH_SPEC, rest_ms=-1.0)
+
+
 def test_elm_follows_its_equations():
     """The fast path (one input projection, hidden-sized carry) = eqs 1–4 stepped literally, in
     float64 numpy, on the shipped l5pc-nmda weights; the returned traces and memory too."""

@@ -63,7 +63,10 @@ class ELM(Surrogate):
     ``learn_tau_m``, a sigmoid-bounded parameter in that interval. ``Δt`` is ``spec.dt``. This is the
     vanilla ELM: every input channel has its own synapse (no branch routing). Keep λ ≈ 5.
 
-    Streaming: the state is ``{"s": [n_inputs], "m": [n_memory]}``, zero at rest.
+    Streaming: the state is ``{"s": [n_inputs], "m": [n_memory]}``. At rest it is zero, or, with
+    ``rest_ms > 0``, the state the ELM reaches under its teacher's rest input (no input at all):
+    the traces at their fixed point for ``x = 0`` and the memory after ``rest_ms`` of it. Zero
+    traces are not rest: the inputs are normalised, so they stand for a history of mean input.
 
     Args:
         spec: the teacher's spec (copied).
@@ -75,6 +78,8 @@ class ELM(Surrogate):
         learn_tau_m: train ``τ_m`` within ``tau_m``.
         lam: memory update gain λ.
         w_syn_init: initial synaptic weight (before the ReLU).
+        rest_ms: how long (ms) the rest state runs on zero input (0: the zero state; it costs
+            ``rest_ms / dt`` unbatched steps per call that starts from rest).
         scaling, spike_prior: as for every :class:`Surrogate`.
     """
 
@@ -86,6 +91,7 @@ class ELM(Surrogate):
     learn_tau_m: bool = eqx.field(static=True)
     lam: float = eqx.field(static=True)
     w_syn_init: float = eqx.field(static=True)
+    rest_ms: float = eqx.field(static=True)
 
     def __init__(
         self,
@@ -99,6 +105,7 @@ class ELM(Surrogate):
         learn_tau_m: bool = False,
         lam: float = 5.0,
         w_syn_init: float = 0.5,
+        rest_ms: float = 0.0,
         scaling: Scaling | None = None,
         spike_prior: float = 0.01,
     ):
@@ -115,10 +122,12 @@ class ELM(Surrogate):
             raise ValueError(f"tau_s must be a positive number of ms, got {tau_s!r}")
         if not (lam > 0 and math.isfinite(lam)):
             raise ValueError(f"lam must be positive, got {lam!r}")
+        if not (rest_ms >= 0 and math.isfinite(rest_ms)):
+            raise ValueError(f"rest_ms must be a non-negative number of ms, got {rest_ms!r}")
         get_activation(activation)
         self.n_memory, self.mlp_hidden, self.activation = n_memory, mlp_hidden, activation
         self.tau_s, self.tau_m, self.learn_tau_m = float(tau_s), (lo, hi), bool(learn_tau_m)
-        self.lam, self.w_syn_init = float(lam), float(w_syn_init)
+        self.lam, self.w_syn_init, self.rest_ms = float(lam), float(w_syn_init), float(rest_ms)
         self.graphdef = graphdef_of(self.network)
 
     def network(self, rngs: nnx.Rngs) -> nnx.Module:
@@ -135,29 +144,44 @@ class ELM(Surrogate):
         )
 
     def init_state(self, params=None) -> dict[str, Array]:
-        """Rest: zero synaptic traces ``"s"`` and memory ``"m"``."""
+        """Rest: zero synaptic traces ``"s"`` and memory ``"m"``, or with ``rest_ms`` (and
+        ``params``) the state reached under zero input (see the class docstring)."""
         dtype = float_dtype(params)
-        return {
+        zero = {
             "s": jnp.zeros((self.spec.n_inputs,), dtype),
             "m": jnp.zeros((self.n_memory,), dtype),
         }
+        if not self.rest_ms or params is None:
+            return zero
+        _, _, offset = self._synapses(params, dtype)
+        k_s = math.exp(-self.spec.dt / self.tau_s)
+        traces = {"s": -offset / (1.0 - k_s), "m": zero["m"]}  # s = κ s − offset, solved
+        n = max(1, round(self.rest_ms / self.spec.dt))
+        return self._run(params, jnp.zeros((n, self.spec.n_inputs), dtype), traces)[1]
+
+    def _synapses(self, params, dtype):
+        """The network, and the gain and offset that turn raw inputs into trace increments."""
+        net = self.merge(params)
+        w_s = jax.nn.relu(net.w_syn[...]).astype(dtype)
+        gain = w_s / jnp.asarray(self.scaling.input_std, dtype)  # w_s ⊙ (x − μ)/σ = gain·x − offset
+        return net, gain, gain * jnp.asarray(self.scaling.input_mean, dtype)
 
     def apply(
         self, params, inputs: Float[Array, "T n_inputs"], state=None
     ) -> tuple[Outputs, dict[str, Array]]:
         x = check_inputs(self.spec, inputs)  # shapes; values are checked on the projection below
-        dtype = float_dtype(x, params)
         state = self.state_or_rest(state, params)  # {"s": [n_inputs], "m": [n_memory]}
-        net = self.merge(params)
+        return self._run(params, x, state)
+
+    def _run(self, params, x, state) -> tuple[Outputs, dict[str, Array]]:
+        dtype = float_dtype(x, params)
+        net, gain, offset = self._synapses(params, dtype)
         dt = self.spec.dt
         k_s = math.exp(-dt / self.tau_s)
         k_m = jnp.exp(-dt / net.tau_m()).astype(dtype)
         # The traces are linear in x and share one κ_s, so the MLP's synaptic half W_s·s_t obeys
         # the same recurrence as s_t: project the whole input once (one large matmul), then
         # carry the projection p_t = W_s·s_t (hidden-sized) instead of s_t (n_inputs-sized).
-        w_s = jax.nn.relu(net.w_syn[...]).astype(dtype)
-        gain = w_s / jnp.asarray(self.scaling.input_std, dtype)  # w_s ⊙ (x − μ)/σ = gain·x − offset
-        offset = gain * jnp.asarray(self.scaling.input_mean, dtype)
         kernel = net.mlp_in.kernel[...].astype(dtype)
         k_syn, k_mem = kernel[: self.spec.n_inputs], kernel[self.spec.n_inputs :]
         bias = net.mlp_in.bias[...].astype(dtype)
