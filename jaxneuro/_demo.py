@@ -1,7 +1,7 @@
 """``jaxneuro demo``: one model in two forms, measured against each other and used for design.
 
 :func:`run` loads a trained surrogate of the Oláh et al. (2022) Hodgkin–Huxley cell (by default
-the shipped ``hh-tcn``) and its analytical teacher (``hh-synaptic``), then
+the shipped ``hh-elm``) and its analytical teacher (``hh-synaptic``), then
 
 1. simulates a population on Oláh-style Poisson synaptic inputs
    (:class:`jaxneuro.data.OlahSynaptic`) with both forms and prints a fidelity and speed table
@@ -40,7 +40,7 @@ from .cli import OLAH_INPUTS, fidelity_rows, format_table, seconds, takes_olah
 from .data import OlahSynaptic
 from .evaluation import evaluate
 
-SHIPPED = "hh-tcn"
+SHIPPED = "hh-elm"
 RECIPES = ("hh-tcn", "hh-cnnlstm", "hh-elm")
 """Names that ``scripts/train_pretrained.py`` knows how to train."""
 

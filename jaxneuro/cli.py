@@ -11,7 +11,7 @@ The surrogate workflow, one command per step of the Python API:
 - ``jaxneuro fit FAMILY --data PATH --out DIR`` — :func:`jaxneuro.fit` with checkpoints in
   ``DIR/checkpoint`` (re-running resumes), then :func:`jaxneuro.save` to ``DIR/surrogate``;
 - ``jaxneuro evaluate SURROGATE --out DIR`` — :func:`jaxneuro.evaluate` on held-out stimuli;
-- ``jaxneuro demo`` — the shipped ``hh-tcn`` against its teacher (see :mod:`jaxneuro._demo`).
+- ``jaxneuro demo`` — the shipped ``hh-elm`` against its teacher (see :mod:`jaxneuro._demo`).
 """
 
 from __future__ import annotations
@@ -1237,7 +1237,7 @@ def _add_demo(commands) -> None:
         "demo",
         help="the shipped HH surrogate against its teacher: fidelity, speed, stimulus design",
         description=(
-            "Load the surrogate (default: the shipped hh-tcn) and its analytical teacher, "
+            "Load the surrogate (default: the shipped hh-elm) and its analytical teacher, "
             "simulate a population on Olah et al.'s synaptic inputs with both and report "
             "fidelity and speed, then design an injected current by gradients through each "
             "form to evoke a target spike train, and check both designs on the analytical "
@@ -1252,7 +1252,7 @@ def _add_demo(commands) -> None:
     )
     demo.add_argument(
         "--surrogate",
-        default="hh-tcn",
+        default="hh-elm",
         metavar="NAME_OR_PATH",
         help="a shipped name or saved folder of a surrogate of hh-synaptic",
     )

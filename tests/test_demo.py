@@ -13,9 +13,10 @@ from jaxneuro.surrogates import TCN
 
 @pytest.fixture(scope="module")
 def surrogate(tmp_path_factory):
-    """The shipped hh-tcn, or (where it is not trained yet) a tiny untrained TCN of hh-synaptic."""
-    if "hh-tcn" in jaxneuro.pretrained():
-        return "hh-tcn"
+    """The demo's shipped surrogate, or (where it is not trained yet) a tiny untrained TCN of
+    hh-synaptic."""
+    if _demo.SHIPPED in jaxneuro.pretrained():
+        return _demo.SHIPPED
     teacher = jaxneuro.create("hh-synaptic")
     tcn = TCN(teacher.spec, n_layers=2, channels=4, kernel_sizes=(8, 4))
     path = tmp_path_factory.mktemp("surrogate") / "tiny-hh-tcn"
@@ -75,7 +76,9 @@ def test_quick_demo_checks_every_design_on_the_analytical_model(quick):
             assert f"via {form}: {verdict}" in text
             history = np.asarray(e["loss_history"])
             assert history.shape == (_demo.QUICK.steps + 1,)
-            assert e["own_loss"] == pytest.approx(history[e["best_step"]], rel=1e-5)
+            # recomputed in a separately compiled program: float32 rounding through a recurrent
+            # surrogate's scan differs by ~1e-5 relative (4e-5 seen for hh-elm)
+            assert e["own_loss"] == pytest.approx(history[e["best_step"]], rel=2e-4)
     # the analytical design is judged by the model it was designed on: no transfer gap
     assert d["analytical"]["own_loss"] == pytest.approx(d["analytical"]["van_rossum_d2"], rel=1e-4)
 
@@ -83,12 +86,13 @@ def test_quick_demo_checks_every_design_on_the_analytical_model(quick):
 def test_demo_without_the_shipped_surrogate_says_how_to_train_it(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(_saving, "pretrained", lambda: [])
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(_demo.DemoError, match=r"python scripts/train_pretrained.py hh-tcn"):
+    how = f"python scripts/train_pretrained.py {_demo.SHIPPED}"
+    with pytest.raises(_demo.DemoError, match=how):
         _demo.run(tmp_path / "d", quick=True)
     assert cli.main(["demo", "--quick", "--out", str(tmp_path / "d")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("jaxneuro: error: the surrogate 'hh-tcn' is not available")
-    assert "python scripts/train_pretrained.py hh-tcn" in err and err.count("\n") == 1
+    assert err.startswith(f"jaxneuro: error: the surrogate '{_demo.SHIPPED}' is not available")
+    assert how in err and err.count("\n") == 1
     assert not (tmp_path / "d").exists()
 
 
