@@ -31,6 +31,16 @@ CLIP_MV, WINDOW_MS, DEAD_TIME_MS = -55.0, 3.0, 2.0
 CATEGORIES = ("missed", "false", "shifted", "timed", "elsewhere")
 
 
+def _outputs(simulator, params, x) -> dict:
+    """``simulator`` on each row of ``x`` (jit + vmap), from rest."""
+    return jax.jit(jax.vmap(lambda xi: simulator.apply(params, xi)[0]))(x)
+
+
+def _clipped(v, skip: int = 0) -> np.ndarray:
+    """Voltages (mV) from sample ``skip`` on, float64, clipped at −55 mV."""
+    return np.minimum(np.asarray(v, np.float64)[:, skip:], CLIP_MV)
+
+
 def budget(name: str, after: int = 4) -> dict:
     recipe = RECIPES.get(name, RECIPES["hh-tcn"])  # the held-out protocol (same for both HH)
     surrogate, params = jn.load(name)
@@ -39,10 +49,8 @@ def budget(name: str, after: int = 4) -> dict:
     x = eval_stimuli(recipe, seed=1)
     dt = teacher.spec.dt
     skip = round(recipe.eval_burn_in_ms / dt)
-    pred = jax.jit(jax.vmap(lambda xi: surrogate.apply(params, xi)[0]))(x)
-    true = jax.jit(jax.vmap(lambda xi: teacher.apply(teacher_params, xi)[0]))(x)
-    v_pred = np.minimum(np.asarray(pred["v"], np.float64)[:, skip:], CLIP_MV)
-    v_true = np.minimum(np.asarray(true["v"], np.float64)[:, skip:], CLIP_MV)
+    pred, true = _outputs(surrogate, params, x), _outputs(teacher, teacher_params, x)
+    v_pred, v_true = _clipped(pred["v"], skip), _clipped(true["v"], skip)
     s_pred = jn.metrics.decode_spikes(
         np.asarray(pred["spikes"])[:, skip:], threshold, round(DEAD_TIME_MS / dt), mode="peak"
     )
@@ -83,19 +91,14 @@ def budget(name: str, after: int = 4) -> dict:
         }
     # the teacher against itself with i_ext scaled by 1.001: how fragile its spike decisions are
     scale = np.array([1.001 if c.name == "i_ext" else 1.0 for c in teacher.spec.inputs], x.dtype)
-    nudged = jax.jit(jax.vmap(lambda xi: teacher.apply(teacher_params, xi)[0]))(x * scale)
-    v_nudged = np.minimum(np.asarray(nudged["v"], np.float64)[:, skip:], CLIP_MV)
+    nudged = _outputs(teacher, teacher_params, x * scale)
+    v_nudged = _clipped(nudged["v"], skip)
     moved = int((s_true != (np.asarray(nudged["spikes"])[:, skip:] > 0)).sum())
     return {"surrogate": name, "rmse_clipped_mv": float(np.sqrt(sq.mean())), "after": after,
             "categories": rows,
             "teacher_nudged": {"i_ext_scale": 1.001, "spike_bins_changed": moved,
                                "rmse_clipped_mv": float(np.sqrt(((v_nudged - v_true) ** 2).mean()))},
             }  # fmt: skip
-
-
-def _clipped_v(simulator, params, x):
-    v = jax.jit(jax.vmap(lambda xi: simulator.apply(params, xi)[0]["v"]))(x)
-    return np.minimum(np.asarray(v, np.float64), CLIP_MV)
 
 
 def segments(name: str, segment_ms: float = 300.0) -> dict:
@@ -106,15 +109,16 @@ def segments(name: str, segment_ms: float = 300.0) -> dict:
     rows = {}
     demo = jn.data.OlahSynaptic(duration_ms=1000.0, dt=dt)
     x = np.asarray(jax.vmap(demo)(jax.random.split(jax.random.key(0), 64)))
-    first = slice(0, round(100 / dt))
-    err = (
-        _clipped_v(surrogate, params, x)[:, first]
-        - _clipped_v(teacher, teacher_params, x)[:, first]
+    err = _clipped(_outputs(surrogate, params, x)["v"]) - _clipped(
+        _outputs(teacher, teacher_params, x)["v"]
     )
+    err = err[:, : round(100 / dt)]
     rows["from rest, 0-100 ms"] = float(np.sqrt((err**2).mean()))
     sampler = RECIPES["hh-tcn"].sampler  # 2,000 ms, the training distribution
     x = np.asarray(jax.vmap(sampler)(jax.random.split(jax.random.key(1), 50)))
-    err = _clipped_v(surrogate, params, x) - _clipped_v(teacher, teacher_params, x)
+    err = _clipped(_outputs(surrogate, params, x)["v"]) - _clipped(
+        _outputs(teacher, teacher_params, x)["v"]
+    )
     step = round(segment_ms / dt)
     for a in range(round(100 / dt), err.shape[1], step):
         rows[f"{a * dt:g}-{min(a + step, err.shape[1]) * dt:g} ms"] = float(
