@@ -743,6 +743,21 @@ def _add_fit(commands) -> None:
         help="clip the predicted voltage at --v-clip too (no gradient above it: only to reproduce "
         "fits made that way)",
     )
+    loop = fit.add_argument_group("closed-loop training (cnn-lstm)")
+    loop.add_argument(
+        "--rollout",
+        type=_nonnegative_int,
+        default=d.rollout,
+        metavar="SAMPLES",
+        help="run the last SAMPLES of each window closed loop on the surrogate's own voltage",
+    )
+    loop.add_argument(
+        "--feedback-noise",
+        type=_nonnegative_float,
+        default=d.feedback_noise_mv,
+        metavar="MV",
+        help="SD of Gaussian noise on the fed-back true voltage (training only)",
+    )
     size = fit.add_argument_group("surrogate size (defaults: the family's)")
     for name, help_text in SIZE_HELP.items():
         if name == "activation":
@@ -872,6 +887,8 @@ def _cmd_fit(args) -> int:
         patience=args.patience,
         seed=args.seed,
         loss=loss,
+        rollout=args.rollout,
+        feedback_noise_mv=args.feedback_noise,
     )
     teacher, teacher_kwargs = _dataset_teacher(args, dataset)
     settings = {

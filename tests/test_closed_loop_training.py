@@ -1,6 +1,8 @@
 """Training autoregressive surrogates on their own feedback: CNNLSTM.apply_rollout and
 FitConfig(rollout=..., feedback_noise_mv=...)."""
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
@@ -73,7 +75,7 @@ def test_fit_starts_from_init_params(dataset):
     base = dict(steps=3, eval_every=3, window=32, batch_size=4, val_windows=4, patience=10)
     first = fit(tiny(dataset.spec), dataset, FitConfig(**base, seed=1), progress=False)
     again = fit(
-        tiny(dataset.spec),
+        first.surrogate,
         dataset,
         FitConfig(**base, seed=1),
         progress=False,
@@ -83,3 +85,16 @@ def test_fit_starts_from_init_params(dataset):
     # the second fit's untrained baseline is the first fit's best validation loss
     best = min(r["val_loss"] for r in first.history)
     np.testing.assert_allclose(again.history[0]["val_loss"], best, rtol=1e-5)
+    # the weights keep the scaling they were trained with, even where the data would give another
+    scaling = first.surrogate.scaling
+    other = dataclasses.replace(scaling, input_std=tuple(2.0 * s for s in scaling.input_std))
+    tuned = fit(
+        first.surrogate.with_scaling(other),
+        dataset,
+        FitConfig(**base, seed=1),
+        progress=False,
+        init_params=first.params,
+    )
+    assert tuned.surrogate.scaling == other
+    fresh = fit(tiny(dataset.spec), dataset, FitConfig(**base), progress=False)
+    assert fresh.surrogate.scaling == scaling  # without init_params: fitted to the data

@@ -156,7 +156,7 @@ def fit(
     ``checkpoint_dir``, the state is saved atomically every ``eval_every`` steps (safetensors, no
     pickle) with a JSONL metrics log, and a killed fit resumes there to the same result.
     Deterministic for a given ``config.seed``. The returned surrogate carries the input/output
-    scaling fitted to the training data.
+    scaling fitted to the training data (or, with ``init_params``, the one it came with).
 
     Args:
         surrogate: a :class:`~jaxneuro.surrogates.Surrogate` built on the teacher's spec.
@@ -165,9 +165,18 @@ def fit(
         checkpoint_dir: where to keep ``checkpoint.safetensors`` and ``metrics.jsonl``.
         progress: show a progress bar.
         init_params: weights to start from (e.g. an earlier fit's ``params``, to fine-tune in a
-            second stage); default fresh weights from ``config.seed``.
+            second stage, with its ``surrogate``): the surrogate's scaling is then kept, not
+            refitted to ``dataset``, as the weights were trained for it. Default: fresh weights
+            from ``config.seed`` and a scaling fitted to the training split.
     """
     config = dataclasses.replace(config or FitConfig(), **overrides)
+    family = type(surrogate).__name__
+    if config.rollout and not hasattr(surrogate, "apply_rollout"):
+        raise ValueError(f"rollout needs an autoregressive surrogate (e.g. CNNLSTM), not {family}")
+    if config.feedback_noise_mv and not hasattr(surrogate, "apply_teacher_forced"):
+        raise ValueError(
+            f"feedback_noise_mv needs a surrogate fed its own voltage (e.g. CNNLSTM), not {family}"
+        )
     if not isinstance(dataset, Dataset):
         dataset = open_dataset(dataset)
     if dataset.spec != surrogate.spec:
@@ -188,7 +197,8 @@ def fit(
             f"burn_in + window = {length} samples exceed the dataset's {x_train.shape[1]}"
         )
 
-    surrogate = surrogate.with_scaling(Scaling.from_data(surrogate.spec, x_train, y_train))
+    if init_params is None:  # trained weights keep the scaling they were trained with
+        surrogate = surrogate.with_scaling(Scaling.from_data(surrogate.spec, x_train, y_train))
     v_scale = dict(zip(surrogate.scaling.outputs, surrogate.scaling.output_scale, strict=True))
     v_scale = v_scale.get("v", 1.0)
     key = jax.random.key(config.seed)
