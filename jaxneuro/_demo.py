@@ -174,10 +174,11 @@ def _check(spikes: np.ndarray, target: np.ndarray, target_ms: np.ndarray, dt: fl
 
 def optimizers(t: int, steps: int) -> dict[str, optax.GradientTransformation]:
     """The optimisers each form tries, by label. Spiking gradients are sparse and jump when a
-    spike appears or vanishes; the HH model's design converges with large normalised steps, the
+    spike appears or vanishes; the HH model's design converges with large normalised steps, a
     trained surrogate's (a smooth but steep function) with small Adam steps, and neither with
-    the other's (demo cell: Adam through HH hits 2/5 target spikes; normalised descent through
-    hh-tcn 3/5 with 3 extra spikes). Each form keeps its own best."""
+    the other's (demo cell, when these were chosen: Adam through HH hits 2/5 target spikes;
+    normalised descent through hh-tcn 3/5 with 3 extra spikes). Each form keeps its own best
+    (demo cell now: HH by normalised descent, hh-elm by Adam, both 5/5 and no extra spike)."""
     return {
         f"normalised descent, {STEP_RMS:g} uA/cm2 RMS steps": normalized_descent(
             STEP_RMS * math.sqrt(t), steps
