@@ -273,11 +273,17 @@ def run(
     recipe = RECIPES[name]
     teacher = jn.create(recipe.teacher, **recipe.teacher_kwargs)
     work.mkdir(parents=True, exist_ok=True)
-    dataset = jn.data.generate(teacher, recipe.sampler, recipe.n, work / "data.zarr", seed=0)
+
+    def sweeps(n: int):  # the recipe's stimuli, generated when a stage first needs them
+        folder = "data.zarr" if n == recipe.n else f"data-{n}.zarr"
+        return jn.data.generate(teacher, recipe.sampler, n, work / folder, seed=0)
+
     if first_stage is None:
         config = recipe.config if steps is None else dataclasses.replace(recipe.config, steps=steps)
         t0 = time.perf_counter()
-        result = jn.fit(recipe.build(teacher.spec), dataset, config, checkpoint_dir=work / "fit")
+        result = jn.fit(
+            recipe.build(teacher.spec), sweeps(recipe.n), config, checkpoint_dir=work / "fit"
+        )
         training = {
             "config": config.describe(),
             "best_step": result.best_step,
@@ -298,10 +304,7 @@ def run(
         surrogate, start = result.surrogate, result.params
         if recipe.widen is not None:
             surrogate, start = surrogate.widen(start, recipe.widen, jax.random.key(1))
-        data = dataset
-        if recipe.finetune_n is not None:  # more of the same stimuli (keeps the first scaling)
-            path = work / f"data-{recipe.finetune_n}.zarr"
-            data = jn.data.generate(teacher, recipe.sampler, recipe.finetune_n, path, seed=0)
+        data = sweeps(recipe.finetune_n or recipe.n)  # more sweeps keep the first scaling
         result = jn.fit(
             surrogate,
             data,
