@@ -140,8 +140,8 @@ RECIPES = {
 # to the larger data (which fit() no longer does under init_params) it gave 1.77 mV. A third stage
 # at lr 3e-4 on 64-sample rollouts, validated on 256 windows (64 were too few to pick the best
 # weights), gives 1.77 mV, P/R 0.974/0.981 (44 min). Every stage first worsens the validation loss
-# (0.108 -> 0.146 here) and gains as the rate anneals. From the first stage shipped until 2026-12-04 (in git at
-# 72325b0): python scripts/train_pretrained.py hh-cnnlstm --first-stage DIR
+# (0.108 -> 0.146 here) and gains as the rate anneals. From the first stage shipped until
+# 2026-12-04 (in git at 72325b0): python scripts/train_pretrained.py hh-cnnlstm --first-stage DIR
 _HH_CNNLSTM_FIT = FitConfig(
     steps=1400,
     batch_size=32,
