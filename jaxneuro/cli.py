@@ -743,6 +743,13 @@ def _add_fit(commands) -> None:
         help="clip the predicted voltage at --v-clip too (no gradient above it: only to reproduce "
         "fits made that way)",
     )
+    fit.add_argument(
+        "--v-huber",
+        type=_positive(float),
+        default=None,
+        metavar="MV",
+        help="count voltage errors beyond MV linearly (Huber), e.g. misplaced spikes",
+    )
     loop = fit.add_argument_group("closed-loop training (cnn-lstm)")
     loop.add_argument(
         "--rollout",
@@ -875,6 +882,7 @@ def _cmd_fit(args) -> int:
         v_mse=args.v_weight,
         v_clip_mv=args.v_clip,
         clip_prediction=args.clip_prediction,
+        v_huber_mv=args.v_huber,
     )
     config = FitConfig(
         steps=args.steps,

@@ -430,6 +430,7 @@ def _io_tree(out):
         (["--rollout", "4"], "rollout needs an autoregressive surrogate (e.g. CNNLSTM), not TCN"),
         (["--feedback-noise", "0.5"], "feedback_noise_mv needs a surrogate fed its own voltage"),
         (["--feedback-noise", "-1"], "argument --feedback-noise"),
+        (["--v-huber", "0"], "argument --v-huber: must be positive"),
     ],
 )
 def test_fit_bad_arguments(args, message, lif_data, tmp_path, capsys):
@@ -447,9 +448,10 @@ def test_fit_cnn_lstm_trains_on_its_own_feedback(lif_data, tmp_path):
     argv = ["fit", "cnn-lstm", "--data", str(lif_data), "--out", str(out), "--steps", "2"]
     argv += ["--eval-every", "1", "--window", "16", "--batch-size", "2", "--history", "4"]
     argv += ["--channels", "4", "4", "2", "--lstm", "4", "--hidden", "4", *QUIET]
-    assert cli.main([*argv, "--rollout", "8", "--feedback-noise", "0.5"]) == 0
+    assert cli.main([*argv, "--rollout", "8", "--feedback-noise", "0.5", "--v-huber", "5"]) == 0
     config = json.loads((out / "surrogate" / "card.json").read_text())["training"]["config"]
     assert config["rollout"] == 8 and config["feedback_noise_mv"] == 0.5
+    assert config["loss"]["v_huber_mv"] == 5.0
     assert cli.main([*argv, "--rollout", "17", "--out", str(tmp_path / "long")]) == 2
 
 

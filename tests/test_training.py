@@ -154,3 +154,19 @@ def test_voltage_clip_pulls_a_prediction_above_it_down():
         "clip_prediction"
     ]
     assert "clip_prediction" not in FitConfig(loss=LossMix(v_clip_mv=-55.0)).describe()["loss"]
+
+
+def test_huber_voltage_term_is_the_mse_inside_and_linear_beyond():
+    """Hand-computed: errors of 1 mV and 30 mV with a 5 mV Huber threshold (scale 10 mV)."""
+    target = {"v": jax.numpy.array([-65.0, -60.0])}
+    pred = jax.numpy.array([-64.0, -30.0])
+    mix = LossMix(spike_bce=0.0, v_mse=2.0, v_huber_mv=5.0)
+    # scaled errors 0.1 and 3, delta 0.5: inside e^2, beyond 2 delta (|e| - delta / 2)
+    np.testing.assert_allclose(mix({"v": pred}, target), (0.1**2 + 1.0 * 2.75), rtol=1e-6)
+    grad = np.asarray(jax.grad(lambda v: mix({"v": v}, target))(pred))
+    # d/dv of 2 · mean(·) over 2 samples: 2 e / 10 inside, 2 delta / 10 beyond
+    np.testing.assert_allclose(grad, [2 * 0.1 / 10, 2 * 0.5 / 10], rtol=1e-5)
+    assert FitConfig(loss=mix).describe()["loss"]["v_huber_mv"] == 5.0
+    assert "v_huber_mv" not in FitConfig().describe()["loss"]  # old fingerprints unchanged
+    with pytest.raises(ValueError, match="v_huber_mv"):
+        LossMix(v_huber_mv=0.0)

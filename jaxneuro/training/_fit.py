@@ -89,6 +89,8 @@ class FitConfig(eqx.Module):
         loss = {k: getattr(self.loss, k) for k in ("spike_bce", "v_mse", "v_clip_mv")}
         if self.loss.clip_prediction:
             loss["clip_prediction"] = True
+        if self.loss.v_huber_mv is not None:  # omitted when unset, as above
+            loss["v_huber_mv"] = self.loss.v_huber_mv
         return {**fields, "loss": loss}
 
 
