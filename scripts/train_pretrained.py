@@ -140,8 +140,11 @@ RECIPES = {
 # to the larger data (which fit() no longer does under init_params) it gave 1.77 mV. A third stage
 # at lr 3e-4 on 64-sample rollouts, validated on 256 windows (64 were too few to pick the best
 # weights), gives 1.77 mV, P/R 0.974/0.981 (44 min). Every stage first worsens the validation loss
-# (0.108 -> 0.146 here) and gains as the rate anneals. From the first stage shipped until
-# 2026-12-04 (in git at 72325b0): python scripts/train_pretrained.py hh-cnnlstm --first-stage DIR
+# (0.108 -> 0.146 here) and gains as the rate anneals. The fourth stage (the third's settings,
+# 2,400 steps) counts voltage errors beyond 5 mV linearly (Huber): a spike a sample off no longer
+# dominates the gradient, and the subthreshold error falls: 1.49 mV, P/R 0.983/0.987 (41 min;
+# target met by 0.006 mV). From the first stage shipped until 2026-12-04 (in git at 72325b0):
+#     python scripts/train_pretrained.py hh-cnnlstm --first-stage DIR
 _HH_CNNLSTM_FIT = FitConfig(
     steps=1400,
     batch_size=32,
@@ -164,6 +167,22 @@ _HH_CNNLSTM_STAGE2 = dataclasses.replace(
     seed=7,
     loss=LossMix(spike_bce=1.0, v_mse=2.0),
 )
+_HH_CNNLSTM_STAGE3 = dataclasses.replace(
+    _HH_CNNLSTM_STAGE2,
+    steps=3000,
+    learning_rate=3e-4,
+    warmup_steps=300,
+    eval_every=300,
+    rollout=64,
+    val_windows=256,
+    seed=11,
+)
+_HH_CNNLSTM_STAGE4 = dataclasses.replace(
+    _HH_CNNLSTM_STAGE3,
+    steps=2400,
+    eval_every=240,
+    loss=LossMix(spike_bce=1.0, v_mse=2.0, v_huber_mv=5.0),
+)
 RECIPES["hh-cnnlstm"] = Recipe(
     teacher="hh-synaptic",
     teacher_kwargs={},
@@ -174,18 +193,7 @@ RECIPES["hh-cnnlstm"] = Recipe(
     targets=HH_TARGETS,
     finetune=_HH_CNNLSTM_STAGE2,
     finetune_n=32768,
-    later=(
-        dataclasses.replace(
-            _HH_CNNLSTM_STAGE2,
-            steps=3000,
-            learning_rate=3e-4,
-            warmup_steps=300,
-            eval_every=300,
-            rollout=64,
-            val_windows=256,
-            seed=11,
-        ),
-    ),
+    later=(_HH_CNNLSTM_STAGE3, _HH_CNNLSTM_STAGE4),
 )
 
 # Beyond the families: the Expressive Leaky Memory neuron (Spieler et al. 2024) on hh-tcn's
