@@ -11,7 +11,7 @@ from typing import Any
 import jax
 
 from ._registry import create
-from ._simulator import Channel, IOSpec, Simulator
+from ._simulator import IOSpec, Simulator
 from .training._checkpoint import CheckpointError, load_tree, save_tree
 
 FORMAT = "jaxneuro-surrogate/1"
@@ -27,20 +27,11 @@ def _families() -> dict[str, type]:
 
 
 def spec_to_json(spec: IOSpec) -> dict:
-    channel = lambda c: {"name": c.name, "unit": c.unit, "description": c.description}  # noqa: E731
-    return {
-        "dt": spec.dt,
-        "inputs": [channel(c) for c in spec.inputs],
-        "outputs": [channel(c) for c in spec.outputs],
-    }
+    return spec.to_json()
 
 
 def spec_from_json(data: dict) -> IOSpec:
-    return IOSpec(
-        dt=float(data["dt"]),
-        inputs=tuple(Channel(**c) for c in data["inputs"]),
-        outputs=tuple(Channel(**c) for c in data["outputs"]),
-    )
+    return IOSpec.from_json(data)
 
 
 def save(
@@ -160,7 +151,7 @@ def load_teacher(name_or_path: str | os.PathLike) -> tuple[Simulator, Any]:
     """
     card = read_card(name_or_path)
     teacher = create(card["teacher"]["name"], **card["teacher"].get("kwargs", {}))
-    if spec_to_json(teacher.spec) != card["spec"]:
+    if teacher.spec != spec_from_json(card["spec"]):
         raise CheckpointError(
             f"{card['path']}: teacher {card['teacher']} no longer has the surrogate's spec"
         )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 import math
-from typing import Any, NamedTuple
+from collections.abc import Mapping
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -15,38 +17,145 @@ Params = PyTree[Array]
 State = PyTree[Array]
 Outputs = dict[str, Array]
 
+TRACE, EVENTS, RATE = "trace", "events", "rate"
+KINDS = (TRACE, EVENTS, RATE)
+"""Channel kinds: a sampled ``trace`` (a voltage, a current, a pressure), ``events`` per sample
+(spike counts; a surrogate's spike probabilities), a ``rate`` (spikes/s)."""
 
-class Channel(NamedTuple):
-    """One named signal of a simulator, with its unit (e.g. ``Channel("v", "mV")``)."""
+_LEGACY_EVENT_UNITS = ("count", "events/sample", "spikes/sample")
+
+
+@dataclasses.dataclass(frozen=True)
+class Channel:
+    """One named signal of a simulator: its unit, kind and width.
+
+    ``Channel("v", "mV")`` is a voltage trace; ``Channel("spikes", "count", EVENTS)`` spike counts
+    per sample; ``Channel("rate", "spikes/s", RATE, width=201)`` a rate at 201 characteristic
+    frequencies. A channel of width 1 is an array ``[T]``; a wider one ``[T, width]``. In the
+    ``[T, n_inputs]`` input array a channel of width ``w`` takes ``w`` consecutive columns.
+
+    Attributes:
+        name: key in the outputs dict (unique within the inputs, and within the outputs).
+        unit: physical unit (``"mV"``, ``"nA"``, ``"spikes/s"``, ``"Pa"`` …).
+        kind: one of :data:`KINDS`; losses, metrics and reports dispatch on it.
+        width: columns (e.g. compartments or characteristic frequencies), a positive int.
+        description: free text.
+    """
 
     name: str
     unit: str
+    kind: str = TRACE
+    width: int = 1
     description: str = ""
+
+    def __post_init__(self):
+        if not (isinstance(self.name, str) and self.name):
+            raise ValueError(f"Channel name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.unit, str):
+            raise ValueError(f"Channel {self.name!r}: unit must be a string, got {self.unit!r}")
+        if self.kind not in KINDS:
+            raise ValueError(
+                f"Channel {self.name!r}: kind must be one of {KINDS}, got {self.kind!r} "
+                "(the description is a keyword argument: Channel(name, unit, description=...))"
+            )
+        if isinstance(self.width, bool) or not isinstance(self.width, int) or self.width < 1:
+            raise ValueError(
+                f"Channel {self.name!r}: width must be a positive int, got {self.width!r}"
+            )
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Trailing shape of one sample: ``()`` for width 1, else ``(width,)``."""
+        return () if self.width == 1 else (self.width,)
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Channel:
+        """The channel ``data`` describes. Files from before channel kinds (no ``kind``) read as
+        events where the unit is a count per sample, else as traces."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a channel must be a JSON object, got {data!r}")
+        data = dict(data)
+        if "kind" not in data:
+            data["kind"] = EVENTS if data.get("unit") in _LEGACY_EVENT_UNITS else TRACE
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"channel {data.get('name')!r} has unknown fields {sorted(unknown)}")
+        return cls(**data)
+
+
+def _ratio(output_dt: float, dt: float) -> int:
+    ratio = output_dt / dt
+    k = round(ratio)
+    if k < 1 or abs(ratio - k) > 1e-9 * max(1.0, ratio):
+        raise ValueError(
+            f"IOSpec: output_dt ({output_dt} ms) must be a positive integer multiple of the input "
+            f"dt ({dt} ms)"
+        )
+    return k
 
 
 class IOSpec(eqx.Module):
     """What a simulator takes and gives.
 
     Attributes:
-        dt: sample interval of inputs and outputs (ms). Solvers may take smaller internal steps.
+        dt: sample interval of the inputs (ms). Solvers may take smaller internal steps.
         inputs: the input channels, in column order of the ``[T, n_inputs]`` input array.
         outputs: the output channels; ``apply`` returns a dict keyed by their names.
+        output_dt: sample interval of the outputs (ms), an integer multiple of ``dt`` (default
+            ``dt``): ``T`` input samples give ``T // decimation`` output samples, output ``k``
+            being the signal at the end of input sample ``(k + 1) · decimation − 1``.
     """
 
     dt: float = eqx.field(static=True)
     inputs: tuple[Channel, ...] = eqx.field(static=True)
     outputs: tuple[Channel, ...] = eqx.field(static=True)
+    output_dt: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        dt: float,
+        inputs: tuple[Channel, ...],
+        outputs: tuple[Channel, ...],
+        output_dt: float | None = None,
+    ):
+        for name, value in (("dt", dt), ("output_dt", output_dt)):
+            if value is None and name == "output_dt":
+                continue
+            if not (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and value > 0
+            ):
+                raise ValueError(
+                    f"IOSpec.{name} must be a positive, finite number of ms, got {value!r}"
+                )
+        self.dt = float(dt)
+        self.output_dt = self.dt if output_dt is None else float(output_dt)
+        self.inputs = tuple(inputs)
+        self.outputs = tuple(outputs)
 
     def __check_init__(self):
-        if not (isinstance(self.dt, int | float) and math.isfinite(self.dt) and self.dt > 0):
-            raise ValueError(f"IOSpec.dt must be a positive, finite number of ms, got {self.dt!r}")
-        names = [c.name for c in self.inputs]
-        if len(set(names)) != len(names):
-            raise ValueError(f"IOSpec input channel names must be unique, got {names}")
+        _ratio(self.output_dt, self.dt)
+        for side, channels in (("input", self.inputs), ("output", self.outputs)):
+            if not all(isinstance(c, Channel) for c in channels):
+                raise ValueError(f"IOSpec {side}s must be Channel objects, got {channels!r}")
+            names = [c.name for c in channels]
+            if len(set(names)) != len(names):
+                raise ValueError(f"IOSpec {side} channel names must be unique, got {names}")
+
+    @property
+    def decimation(self) -> int:
+        """Input samples per output sample (``output_dt / dt``, an integer)."""
+        return _ratio(self.output_dt, self.dt)
 
     @property
     def n_inputs(self) -> int:
-        return len(self.inputs)
+        """Columns of the input array: the sum of the input channels' widths."""
+        return sum(c.width for c in self.inputs)
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -56,20 +165,78 @@ class IOSpec(eqx.Module):
     def output_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.outputs)
 
+    def output(self, name: str) -> Channel:
+        """The output channel called ``name``."""
+        for c in self.outputs:
+            if c.name == name:
+                return c
+        raise KeyError(f"no output channel {name!r}; have {self.output_names}")
+
+    def outputs_of(self, kind: str) -> tuple[Channel, ...]:
+        """The output channels of one kind (see :data:`KINDS`)."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        return tuple(c for c in self.outputs if c.kind == kind)
+
+    def n_outputs(self, n_inputs_samples: int) -> int:
+        """Output samples for ``n_inputs_samples`` input samples."""
+        return n_inputs_samples // self.decimation
+
     def describe(self) -> str:
-        """One line per channel, for ``jaxneuro models`` and model cards."""
-        fmt = lambda c: f"{c.name} [{c.unit}]"  # noqa: E731
+        """One line: sample intervals and channels (for ``jaxneuro models`` and model cards)."""
+
+        def fmt(c: Channel) -> str:
+            width = f"×{c.width}" if c.width > 1 else ""
+            return f"{c.name}{width} [{c.unit}, {c.kind}]"
+
         ins = ", ".join(map(fmt, self.inputs))
         outs = ", ".join(map(fmt, self.outputs))
-        return f"dt={self.dt} ms; inputs: {ins}; outputs: {outs}"
+        dts = f"dt={self.dt} ms" + (
+            f", output_dt={self.output_dt} ms" if self.output_dt != self.dt else ""
+        )
+        return f"{dts}; inputs: {ins}; outputs: {outs}"
+
+    def to_json(self) -> dict:
+        """A JSON object that :meth:`from_json` reads back to an equal spec."""
+        return {
+            "dt": self.dt,
+            "output_dt": self.output_dt,
+            "inputs": [c.to_json() for c in self.inputs],
+            "outputs": [c.to_json() for c in self.outputs],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> IOSpec:
+        """The spec ``data`` describes (a ``ValueError`` naming what is malformed)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a spec must be a JSON object, got {type(data).__name__}")
+        missing = {"dt", "inputs", "outputs"} - set(data)
+        if missing:
+            raise ValueError(f"spec is missing {sorted(missing)}")
+        try:
+            return cls(
+                dt=data["dt"],
+                inputs=tuple(Channel.from_json(c) for c in data["inputs"]),
+                outputs=tuple(Channel.from_json(c) for c in data["outputs"]),
+                output_dt=data.get("output_dt"),
+            )
+        except TypeError as e:
+            raise ValueError(f"spec is malformed: {e}") from None
 
 
 class Simulator(eqx.Module):
-    """A model with inputs sampled every ``spec.dt`` ms and named outputs.
+    """A model with inputs sampled every ``spec.dt`` ms and named outputs every ``spec.output_dt``.
 
     One cell (one simulation) per call; populations are ``jax.vmap`` (see ``jaxneuro.population``).
-    Streaming holds: ``apply(p, x[:k], s0)`` then ``apply(p, x[k:], s1)`` equals ``apply(p, x, s0)``.
+    Streaming holds: ``apply(p, x[:k], s0)`` then ``apply(p, x[k:], s1)`` equals ``apply(p, x, s0)``
+    (``k`` a multiple of ``spec.decimation``).
     """
+
+    @property
+    def latency(self) -> int:
+        """Output samples by which output ``k`` lags: it estimates the signal at ``k − latency``.
+        Zero for analytical models; a bounded-latency surrogate declares its look-ahead here."""
+        return 0
 
     @property
     @abc.abstractmethod
@@ -111,6 +278,11 @@ def check_inputs(spec: IOSpec, inputs: Any) -> Float[Array, "T n_inputs"]:
         )
     if x.shape[0] == 0:
         raise ValueError("inputs have zero samples (T = 0); the duration must be positive")
+    if x.shape[0] % spec.decimation:
+        raise ValueError(
+            f"inputs have {x.shape[0]} samples, not a multiple of {spec.decimation} (input samples "
+            f"per output sample: output_dt {spec.output_dt} ms / dt {spec.dt} ms)"
+        )
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.result_type(float))
     return x
@@ -145,9 +317,19 @@ def check_state(state: PyTree, expected: PyTree) -> None:
 
 
 def n_samples(duration: float, dt: float) -> int:
-    """Number of samples in ``duration`` ms at sample interval ``dt`` ms (validated)."""
-    if not (math.isfinite(duration) and duration > 0):
-        raise ValueError(f"duration must be a positive number of ms, got {duration!r}")
-    if not (math.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be a positive number of ms, got {dt!r}")
-    return max(1, round(duration / dt))
+    """Number of samples in ``duration`` ms at sample interval ``dt`` ms.
+
+    A ``ValueError`` if either is not positive and finite, or if ``dt`` does not divide
+    ``duration`` (to 1e-6 of a sample): a run is never silently shorter than asked.
+    """
+    for name, value in (("duration", duration), ("dt", dt)):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{name} must be a number of ms, got {value!r}")
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive, finite number of ms, got {value!r}")
+    n = round(duration / dt)
+    if n < 1 or abs(duration / dt - n) > 1e-6:
+        raise ValueError(
+            f"dt = {dt} ms does not divide duration = {duration} ms ({duration / dt:g} samples)"
+        )
+    return n

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._simulator import Channel, IOSpec
+from .._simulator import IOSpec
 from . import _store as st
 
 
@@ -201,7 +201,6 @@ def check_arrays(path: Path, manifest: dict, group: Any, done: set[int]) -> None
 
 def _spec(spec: dict, path: Path) -> IOSpec:
     try:
-        channels = lambda key: tuple(Channel(**c) for c in spec[key])  # noqa: E731
-        return IOSpec(dt=spec["dt"], inputs=channels("inputs"), outputs=channels("outputs"))
+        return IOSpec.from_json(spec)
     except (KeyError, TypeError, ValueError) as e:
         raise st.DatasetError(f"{path / st.MANIFEST}: teacher.spec is malformed ({e})") from None

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._population import population
-from .._simulator import Simulator
+from .._simulator import IOSpec, Simulator
 from . import _store as st
 from ._dataset import Dataset, open_dataset
 
@@ -162,10 +162,6 @@ def _shapes(teacher: Simulator, params: Any, sampler: Any, key: Any):
     return x, outputs
 
 
-def _channel(c) -> dict:
-    return {"name": c.name, "unit": c.unit, "description": c.description}
-
-
 def _manifest(teacher, registry_name, params, sampler, seed, n, chunk_size, fractions, x, outs):
     import jaxneuro
 
@@ -185,11 +181,7 @@ def _manifest(teacher, registry_name, params, sampler, seed, n, chunk_size, frac
             "module": type(teacher).__module__,
             "registry_name": registry_name,
             "repr": st.clean_repr(teacher),
-            "spec": {
-                "dt": float(spec.dt),
-                "inputs": [_channel(c) for c in spec.inputs],
-                "outputs": [_channel(c) for c in spec.outputs],
-            },
+            "spec": spec.to_json(),
         },
         "params": values,
         "params_sha256": digest,
@@ -244,6 +236,11 @@ def _user_entries(path: Path):
 def _reconcile(path: Path, requested: dict) -> dict:
     """The stored manifest, after checking that it describes the dataset requested."""
     stored = st.read_manifest(path)
+    try:  # a manifest from before channel kinds reads as the same spec, written today's way
+        spec = IOSpec.from_json(stored["teacher"]["spec"]).to_json()
+        stored = {**stored, "teacher": {**stored["teacher"], "spec": spec}}
+    except (KeyError, TypeError, ValueError):
+        pass  # the comparison below names what differs
     stored_fractions = stored["splits"].get("fractions")
     req = dict(requested, splits={"fractions": requested["splits"]["fractions"]})
     sto = dict(stored, splits={"fractions": stored_fractions})

@@ -13,6 +13,8 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .._simulator import (
+    EVENTS,
+    TRACE,
     Channel,
     IOSpec,
     Outputs,
@@ -165,23 +167,31 @@ class CableNeuron(Simulator):
         m, exc = self.morphology, "AMPA+NMDA" if self.nmda is not None else "AMPA"
         site = lambda i: f"compartment {i} ({m.label[i]})"  # noqa: E731
         inputs = tuple(
-            Channel(f"exc{k}", "events/sample", f"{exc} at {site(i)}")
+            Channel(f"exc{k}", "events/sample", EVENTS, description=f"{exc} at {site(i)}")
             for k, i in enumerate(self.sites)
         )
         inputs += tuple(
-            Channel(f"inh{k}", "events/sample", f"GABA_A at {site(i)}")
+            Channel(f"inh{k}", "events/sample", EVENTS, description=f"GABA_A at {site(i)}")
             for k, i in enumerate(self.sites)
         )
         inputs += tuple(
-            Channel(f"i{k}", "nA", f"current injected into {site(i)}")
+            Channel(f"i{k}", "nA", description=f"current injected into {site(i)}")
             for k, i in enumerate(self.electrodes)
         )
         outputs = (
-            Channel("v", "mV", "somatic membrane potential"),
-            Channel("spikes", "count", "somatic spikes per sample"),
+            Channel("v", "mV", TRACE, description="somatic membrane potential"),
+            Channel("spikes", "count", EVENTS, description="somatic spikes per sample"),
         )
         if self.record_dendrites:
-            outputs += (Channel("v_dend", "mV", "potential of compartments 1 … n − 1"),)
+            outputs += (
+                Channel(
+                    "v_dend",
+                    "mV",
+                    TRACE,
+                    self.morphology.n - 1,
+                    "potential of compartments 1 … n − 1",
+                ),
+            )
         return IOSpec(dt=self.dt, inputs=inputs, outputs=outputs)
 
     # --- the protocol --------------------------------------------------------------------------

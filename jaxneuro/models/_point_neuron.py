@@ -13,6 +13,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._simulator import (
+    EVENTS,
+    TRACE,
     Channel,
     IOSpec,
     Outputs,
@@ -113,7 +115,7 @@ class PointNeuron(Simulator):
     synapses: tuple[Synapse, ...] = eqx.field(static=True, default=())
     max_steps: int = eqx.field(static=True, default=4096)
 
-    current_channel: ClassVar[Channel] = Channel("i_ext", "?", "injected current")
+    current_channel: ClassVar[Channel] = Channel("i_ext", "?", description="injected current")
 
     def __check_init__(self):
         if not (isinstance(self.dt, int | float) and math.isfinite(self.dt) and self.dt > 0):
@@ -166,12 +168,14 @@ class PointNeuron(Simulator):
     @property
     def spec(self) -> IOSpec:
         inputs = (self.current_channel,) + tuple(
-            Channel(s.name, "spikes/sample", f"{s.kind} synapse, E={s.e_rev} mV")
+            Channel(
+                s.name, "spikes/sample", EVENTS, description=f"{s.kind} synapse, E={s.e_rev} mV"
+            )
             for s in self.synapses
         )
         outputs = (
-            Channel("v", "mV", "membrane potential"),
-            Channel("spikes", "count", "spikes per sample"),
+            Channel("v", "mV", TRACE, description="membrane potential"),
+            Channel("spikes", "count", EVENTS, description="spikes per sample"),
         )
         return IOSpec(dt=self.dt, inputs=inputs, outputs=outputs)
 

@@ -36,7 +36,7 @@ class AdEx(IntegrateAndFire):
     """
 
     preset: str = eqx.field(static=True, default="brette-gerstner")
-    current_channel: ClassVar[Channel] = Channel("i_ext", "pA", "injected current")
+    current_channel: ClassVar[Channel] = Channel("i_ext", "pA", description="injected current")
 
     def __check_init__(self):
         if self.preset not in PRESETS:

@@ -62,7 +62,9 @@ class HodgkinHuxley(PointNeuron):
 
     dt: float = eqx.field(static=True, default=0.025)
     solver: diffrax.AbstractSolver = ExplicitTrapezoid()
-    current_channel: ClassVar[Channel] = Channel("i_ext", "uA/cm2", "injected current density")
+    current_channel: ClassVar[Channel] = Channel(
+        "i_ext", "uA/cm2", description="injected current density"
+    )
 
     @classmethod
     def olah2022(cls, **kwargs) -> "HodgkinHuxley":

@@ -33,7 +33,9 @@ class Izhikevich(IntegrateAndFire):
     """
 
     regime: str = eqx.field(static=True, default="RS")
-    current_channel: ClassVar[Channel] = Channel("i_ext", "1", "injected current (dimensionless)")
+    current_channel: ClassVar[Channel] = Channel(
+        "i_ext", "1", description="injected current (dimensionless)"
+    )
 
     def __check_init__(self):
         if self.regime not in REGIMES:

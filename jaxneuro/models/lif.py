@@ -27,7 +27,7 @@ class LIF(IntegrateAndFire):
     """
 
     preset: str = eqx.field(static=True, default="default")
-    current_channel: ClassVar[Channel] = Channel("i_ext", "nA", "injected current")
+    current_channel: ClassVar[Channel] = Channel("i_ext", "nA", description="injected current")
 
     def __check_init__(self):
         if self.preset not in PRESETS:

@@ -14,27 +14,35 @@ import numpy as np
 from flax import nnx
 from jaxtyping import Array, Float
 
-from .._simulator import Channel
+from .._simulator import RATE, Channel
 from ._base import as_layers, float_dtype, fresh_weights, get_activation, graphdef_of
 
 CIRCUIT_FEATURES = (
-    Channel("S_EE", "1", "E→E coupling (integrated conductance per spike)"),
-    Channel("S_IE", "1", "E→I coupling"),
-    Channel("S_EI", "1", "I→E coupling"),
-    Channel("S_II", "1", "I→I coupling"),
-    Channel("eta_E_ext", "kHz", "external Poisson drive to E cells"),
-    Channel("eta_I_ext", "kHz", "external Poisson drive to I cells"),
+    Channel("S_EE", "1", description="E→E coupling (integrated conductance per spike)"),
+    Channel("S_IE", "1", description="E→I coupling"),
+    Channel("S_EI", "1", description="I→E coupling"),
+    Channel("S_II", "1", description="I→I coupling"),
+    Channel("eta_E_ext", "kHz", description="external Poisson drive to E cells"),
+    Channel("eta_I_ext", "kHz", description="external Poisson drive to I cells"),
 )
 """The E/I circuit's parameter box of ``cortical_circuit.md`` §2.4 (S_QQ' is Q' → Q)."""
 
 CIRCUIT_STATISTICS = (
-    Channel("rate_E", "Hz", "mean E firing rate"),
-    Channel("rate_I", "Hz", "mean I firing rate"),
-    Channel("cv_E", "1", "mean ISI coefficient of variation, E"),
-    Channel("cv_I", "1", "mean ISI coefficient of variation, I"),
-    Channel("chi", "1", "synchrony index (population-rate variance ratio)"),
+    Channel("rate_E", "Hz", RATE, description="mean E firing rate"),
+    Channel("rate_I", "Hz", RATE, description="mean I firing rate"),
+    Channel("cv_E", "1", description="mean ISI coefficient of variation, E"),
+    Channel("cv_I", "1", description="mean ISI coefficient of variation, I"),
+    Channel("chi", "1", description="synchrony index (population-rate variance ratio)"),
 )
 """Response statistics of ``cortical_circuit.md`` §2.5."""
+
+
+def _as_channel(c: Channel | Sequence[str]) -> Channel:
+    """A :class:`Channel`, or one from ``(name, unit[, description])``."""
+    if isinstance(c, Channel):
+        return c
+    name, unit, *rest = c
+    return Channel(name, unit, description=rest[0] if rest else "")
 
 
 class _MLPNet(nnx.Module):
@@ -117,8 +125,8 @@ class MLP(eqx.Module):
         statistic_mean: Sequence[float] | None = None,
         statistic_std: Sequence[float] | None = None,
     ):
-        self.features = tuple(Channel(*c) for c in features)
-        self.statistics = tuple(Channel(*c) for c in statistics)
+        self.features = tuple(map(_as_channel, features))
+        self.statistics = tuple(map(_as_channel, statistics))
         nf, ns = len(self.features), len(self.statistics)
         if nf == 0 or ns == 0:
             raise ValueError("an MLP needs at least one feature and one statistic")
