@@ -17,9 +17,15 @@ from ._saving import load_teacher as load_teacher
 from ._saving import pretrained as pretrained
 from ._saving import read_card as read_card
 from ._saving import save as save
+from ._simulator import EVENTS as EVENTS
+from ._simulator import KINDS as KINDS
+from ._simulator import RATE as RATE
+from ._simulator import TRACE as TRACE
 from ._simulator import Channel as Channel
 from ._simulator import IOSpec as IOSpec
 from ._simulator import Simulator as Simulator
+from ._simulator import check_inputs as check_inputs
+from ._simulator import n_samples as n_samples
 from .evaluation import evaluate as evaluate
 from .training import fit as fit
 

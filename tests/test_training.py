@@ -135,13 +135,48 @@ def test_fit_refuses_mismatched_surrogate_and_bad_config(dataset):
         fit(small_tcn(), dataset, CONFIG, window=10_000, progress=False)
 
 
+VOLTAGE = (jn.Channel("v", "mV", jn.TRACE),)
+
+
+def test_loss_terms_follow_channel_kinds_not_names():
+    """A trace, a 2-wide rate and an events channel under unusual names: each gets its kind's
+    term (hand-computed), a channel missing from the target is skipped."""
+    channels = (
+        jn.Channel("u", "mV", jn.TRACE),
+        jn.Channel("r", "spikes/s", jn.RATE, 2),
+        jn.Channel("ev", "count", jn.EVENTS),
+    )
+    pred = {
+        "u": jax.numpy.array([1.0, 3.0]),
+        "r": jax.numpy.array([[10.0, 20.0], [30.0, 40.0]]),
+        "ev": jax.numpy.array([0.5, 0.5]),
+        "ev_logits": jax.numpy.array([0.0, 0.0]),
+    }
+    target = {
+        "u": jax.numpy.array([0.0, 0.0]),
+        "r": jax.numpy.zeros((2, 2)),
+        "ev": jax.numpy.array([0.0, 2.0]),
+    }
+    mix = LossMix(spike_bce=2.0, v_mse=3.0, rate_mse=0.5)
+    expected = 2.0 * np.log(2.0) + 3.0 * (1 + 9) / 2 / 4 + 0.5 * (1 + 4 + 9 + 16) / 4
+    np.testing.assert_allclose(
+        mix(pred, target, channels, {"u": 2.0, "r": 10.0}), expected, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        mix(pred, {"u": target["u"]}, channels, {"u": 2.0}), 3.0 * 10 / 2 / 4, rtol=1e-6
+    )
+    assert FitConfig(loss=mix).describe()["loss"]["rate_mse"] == 0.5
+    assert "rate_mse" not in FitConfig().describe()["loss"]
+
+
 def test_voltage_clip_pulls_a_prediction_above_it_down():
     """Beniaguev's clip is on the target: a prediction above the clip where the teacher is below
     it is still pulled down (clipping the prediction too leaves it there, with zero gradient)."""
     target = {"v": jax.numpy.array([-70.0, -60.0, 20.0])}  # the last sample: a spike
 
     def loss(v, **kwargs):
-        return LossMix(spike_bce=0.0, v_mse=1.0, v_clip_mv=-55.0, **kwargs)({"v": v}, target)
+        mix = LossMix(spike_bce=0.0, v_mse=1.0, v_clip_mv=-55.0, **kwargs)
+        return mix({"v": v}, target, VOLTAGE, {"v": 10.0})
 
     pred = jax.numpy.array([-40.0, -60.0, -55.0])
     grad = np.asarray(jax.grad(loss)(pred))
@@ -162,8 +197,9 @@ def test_huber_voltage_term_is_the_mse_inside_and_linear_beyond():
     pred = jax.numpy.array([-64.0, -30.0])
     mix = LossMix(spike_bce=0.0, v_mse=2.0, v_huber_mv=5.0)
     # scaled errors 0.1 and 3, delta 0.5: inside e^2, beyond 2 delta (|e| - delta / 2)
-    np.testing.assert_allclose(mix({"v": pred}, target), (0.1**2 + 1.0 * 2.75), rtol=1e-6)
-    grad = np.asarray(jax.grad(lambda v: mix({"v": v}, target))(pred))
+    loss = lambda v: mix({"v": v}, target, VOLTAGE, {"v": 10.0})  # noqa: E731
+    np.testing.assert_allclose(loss(pred), (0.1**2 + 1.0 * 2.75), rtol=1e-6)
+    grad = np.asarray(jax.grad(loss)(pred))
     # d/dv of 2 · mean(·) over 2 samples: 2 e / 10 inside, 2 delta / 10 beyond
     np.testing.assert_allclose(grad, [2 * 0.1 / 10, 2 * 0.5 / 10], rtol=1e-5)
     assert FitConfig(loss=mix).describe()["loss"]["v_huber_mv"] == 5.0

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from .._simulator import RATE, TRACE, IOSpec
 
 
 def default_gradient_loss(outputs) -> jnp.ndarray:
     """Mean membrane potential (mV): smooth in the input for both forms of a model."""
     return jnp.mean(outputs["v"])
+
+
+def mean_output_loss(spec: IOSpec) -> Callable[[dict], jnp.ndarray]:
+    """The mean of the spec's first trace output (else its first rate): smooth in the input for
+    both forms of a model (for a neuron, the mean membrane potential)."""
+    smooth = spec.outputs_of(TRACE) + spec.outputs_of(RATE)
+    if not smooth:
+        raise ValueError(
+            f"no trace or rate output to take a gradient of ({spec.describe()}); pass a "
+            "gradient_loss"
+        )
+    name = smooth[0].name
+    return lambda outputs: jnp.mean(outputs[name])
 
 
 def input_gradient(simulator, params, x, loss=default_gradient_loss) -> np.ndarray:

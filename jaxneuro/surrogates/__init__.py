@@ -1,5 +1,6 @@
 """Flax surrogates: learned stand-ins for analytical models, behind the same Simulator protocol."""
 
+from ._base import Autoregressive as Autoregressive
 from ._base import Scaling as Scaling
 from ._base import Surrogate as Surrogate
 from ._cnn_lstm import CNNLSTM as CNNLSTM

@@ -23,13 +23,34 @@ import numpy as np
 from flax import nnx
 from jaxtyping import Array, Float
 
-from .._simulator import IOSpec, Outputs, Simulator, check_inputs, check_state, guard_finite
+from .._simulator import (
+    EVENTS,
+    Channel,
+    IOSpec,
+    Outputs,
+    Simulator,
+    check_inputs,
+    check_state,
+    guard_finite,
+)
 
 SPIKES = "spikes"
-"""Output channel that a surrogate predicts as a per-sample probability (with ``"spike_logits"``)."""
+"""The usual events channel of a spiking teacher (its logits are ``"spike_logits"``)."""
 
-DEFAULT_OUTPUT_SCALING = {"v": (-65.0, 10.0)}
-"""Default ``(offset, scale)`` per output channel; others default to ``(0, 1)``."""
+DEFAULT_OUTPUT_SCALING = {"mV": (-65.0, 10.0)}
+"""Default ``(offset, scale)`` of a regressed output channel, by unit; others ``(0, 1)``."""
+
+
+def logits_name(channel: str) -> str:
+    """Output key of the logits of an events channel: ``"spike_logits"`` for ``"spikes"``, else
+    ``"<channel>_logits"``."""
+    return "spike_logits" if channel == SPIKES else f"{channel}_logits"
+
+
+def regressed(spec: IOSpec) -> tuple[Channel, ...]:
+    """Output channels a surrogate regresses (traces and rates): every kind but events."""
+    return tuple(c for c in spec.outputs if c.kind != EVENTS)
+
 
 ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
     "relu": jax.nn.relu,
@@ -72,15 +93,15 @@ def as_layers(name: str, value: int | Sequence[int], n: int) -> tuple[int, ...]:
 class Scaling(eqx.Module):
     """Fixed affine maps between physical units and network units (not trained).
 
-    Inputs enter the network as ``(x − input_mean) / input_std`` per input channel; each non-spike
-    output channel leaves it as ``output_offset + output_scale · y``. Constants are static Python
+    Inputs enter the network as ``(x − input_mean) / input_std`` per input column; each regressed
+    output channel (trace or rate, any width) leaves it as ``output_offset + output_scale · y``. Constants are static Python
     floats, so a trained surrogate works on raw physical units; ``fit`` sets them from data with
-    :meth:`from_data`. Build with :meth:`for_spec` (defaults: inputs 0/1; ``"v"`` −65 mV / 10 mV,
+    :meth:`from_data`. Build with :meth:`for_spec` (defaults: inputs 0/1; traces in mV −65 / 10 mV,
     the ELM convention of Spieler et al. 2024; other outputs 0/1).
 
     Attributes:
-        input_mean, input_std: one per input channel, in the channel's unit.
-        outputs: names of the regressed (non-spike) output channels, in spec order.
+        input_mean, input_std: one per input column, in its channel's unit.
+        outputs: names of the regressed (trace and rate) output channels, in spec order.
         output_offset, output_scale: one per name in ``outputs``, in the channel's unit.
     """
 
@@ -118,14 +139,15 @@ class Scaling(eqx.Module):
             raise ValueError(
                 f"input_mean/input_std need {n} values ({', '.join(spec.input_names)})"
             )
-        names = tuple(c for c in spec.output_names if c != SPIKES)
+        channels = regressed(spec)
+        names = tuple(c.name for c in channels)
         offset, scale = dict(output_offset or {}), dict(output_scale or {})
         unknown = (set(offset) | set(scale)) - set(names)
         if unknown:
             raise ValueError(f"no regressed output channel(s) {sorted(unknown)}; have {names}")
-        default = lambda c: DEFAULT_OUTPUT_SCALING.get(c, (0.0, 1.0))  # noqa: E731
-        off = tuple(float(offset.get(c, default(c)[0])) for c in names)
-        sc = tuple(float(scale.get(c, default(c)[1])) for c in names)
+        default = {c.name: DEFAULT_OUTPUT_SCALING.get(c.unit, (0.0, 1.0)) for c in channels}
+        off = tuple(float(offset.get(c, default[c][0])) for c in names)
+        sc = tuple(float(scale.get(c, default[c][1])) for c in names)
         return cls(mean, std, names, off, sc)
 
     @classmethod
@@ -141,8 +163,8 @@ class Scaling(eqx.Module):
         mean = [float(c.mean()) for c in x.T]
         std = [spread(c) for c in x.T]
         offset, scale = {}, {}
-        for c in spec.output_names:
-            if c != SPIKES and c in outputs:
+        for c in (c.name for c in regressed(spec)):
+            if c in outputs:
                 y = np.asarray(outputs[c], dtype=np.float64)
                 offset[c], scale[c] = float(y.mean()), spread(y)
         return cls.for_spec(
@@ -198,10 +220,13 @@ def fresh_weights(model: Any, key: Array) -> nnx.State:
 class Surrogate(Simulator):
     """A Flax NNX network behind the :class:`~jaxneuro.Simulator` protocol.
 
-    It copies its teacher's spec (same ``dt`` and channel names). Outputs: each non-spike output
-    channel of the spec as ``[T]`` in the teacher's unit, and, where the teacher has ``"spikes"``,
-    a per-sample spike probability ``"spikes"`` in [0, 1] and its logit ``"spike_logits"`` (train
-    with a binary cross-entropy on the logits).
+    It copies its teacher's spec (sample intervals, channels). Outputs, per output channel by kind:
+    a trace or rate channel as ``[T]`` (``[T, width]`` if wider) in the teacher's unit; an events
+    channel as a per-sample event **probability** in [0, 1] under the channel's name, and its logit
+    under :func:`logits_name` (``"spike_logits"`` for ``"spikes"``; train with a binary
+    cross-entropy on the logits). The network runs at the input rate; with an output interval
+    ``decimation`` input samples long, output ``k`` is its value at the end of input sample
+    ``(k + 1) · decimation − 1``.
 
     ``params`` is the ``nnx.State`` of the network weights (a pytree of arrays). Normalisation
     constants (:class:`Scaling`) and sizes are static configuration, not parameters.
@@ -211,19 +236,23 @@ class Surrogate(Simulator):
         spike_prior: initial spike probability per sample (sets the spike-head bias,
             Beniaguev et al. 2021).
         graphdef: the NNX graph definition (static).
+        spike_threshold: the event-probability threshold calibrated for these weights (set by
+            ``jaxneuro.load`` from the model card; ``None`` for an untrained surrogate), used by
+            ``evaluate`` to decode events by default.
     """
 
     _spec: IOSpec = eqx.field(static=True)
     scaling: Scaling = eqx.field(static=True)
     spike_prior: float = eqx.field(static=True)
     graphdef: nnx.GraphDef = eqx.field(static=True, repr=False)
+    spike_threshold: float | None = eqx.field(static=True, default=None)
 
     def _setup(self, spec: IOSpec, scaling: Scaling | None, spike_prior: float) -> None:
         """Set the shared fields; call first in a subclass ``__init__``."""
         if not isinstance(spec, IOSpec):
             raise TypeError(f"spec must be an IOSpec (the teacher's .spec), got {type(spec)}")
         scaling = Scaling.for_spec(spec) if scaling is None else scaling
-        names = tuple(c for c in spec.output_names if c != SPIKES)
+        names = tuple(c.name for c in regressed(spec))
         if len(scaling.input_mean) != spec.n_inputs or scaling.outputs != names:
             raise ValueError(
                 f"scaling does not fit the spec: it has {len(scaling.input_mean)} inputs and "
@@ -246,26 +275,39 @@ class Surrogate(Simulator):
         return self._spec
 
     @property
-    def latency(self) -> int:
-        """Samples by which output ``k`` lags the teacher: it estimates teacher output ``k − latency``."""
-        return 0
-
-    @property
     def has_spikes(self) -> bool:
-        return SPIKES in self._spec.output_names
+        """Whether the teacher has an events output (predicted as probabilities)."""
+        return bool(self._spec.outputs_of(EVENTS))
+
+    def _head_layout(self) -> tuple[tuple[Channel, int], ...]:
+        """``(channel, first column)`` of each output in the network's last layer: events
+        channels first (logits), then the regressed channels, in spec order."""
+        ordered = self._spec.outputs_of(EVENTS) + regressed(self._spec)
+        starts = np.cumsum([0] + [c.width for c in ordered])[:-1]
+        return tuple(zip(ordered, (int(i) for i in starts), strict=True))
+
+    def head_index(self, name: str) -> int:
+        """First column of output channel ``name`` in the network's last layer."""
+        for c, i in self._head_layout():
+            if c.name == name:
+                return i
+        raise KeyError(f"no output channel {name!r}; have {self._spec.output_names}")
 
     @property
     def n_heads(self) -> int:
-        """Width of the network's last layer: spike logit (if any), then regressed channels."""
-        return int(self.has_spikes) + len(self.scaling.outputs)
+        """Width of the network's last layer: the widths of all output channels."""
+        return sum(c.width for c in self._spec.outputs)
 
     def spike_bias(self) -> float:
         return math.log(self.spike_prior / (1.0 - self.spike_prior))
 
     def head_bias(self) -> jax.Array:
-        """Initial bias of the output layer: spike logit at ``spike_prior``, zero elsewhere."""
-        b = jnp.zeros(self.n_heads, jnp.float32)  # the weights are float32, also under x64
-        return b.at[0].set(self.spike_bias()) if self.has_spikes else b
+        """Initial bias of the output layer: event logits at ``spike_prior``, zero elsewhere."""
+        b = np.zeros(self.n_heads, np.float32)  # the weights are float32, also under x64
+        for c, i in self._head_layout():
+            if c.kind == EVENTS:
+                b[i : i + c.width] = self.spike_bias()
+        return jnp.asarray(b)
 
     def init(self, key: Array | None = None) -> nnx.State:
         """Fresh network weights (``key`` defaults to ``jax.random.key(0)``; see
@@ -284,7 +326,7 @@ class Surrogate(Simulator):
         ``s`` (for checkpoint manifests; the weights are saved separately)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            if f.name in ("_spec", "graphdef"):
+            if f.name in ("_spec", "graphdef", "spike_threshold"):
                 continue
             value = getattr(self, f.name)
             if isinstance(value, Scaling):
@@ -305,6 +347,14 @@ class Surrogate(Simulator):
         new = copy.copy(self)
         new._check_scaling(scaling)
         object.__setattr__(new, "scaling", scaling)
+        return new
+
+    def with_threshold(self, threshold: float | None) -> Surrogate:
+        """A copy whose calibrated event threshold is ``threshold`` (a probability in (0, 1))."""
+        if threshold is not None and not 0.0 < threshold < 1.0:
+            raise ValueError(f"spike_threshold must be a probability in (0, 1), got {threshold!r}")
+        new = copy.copy(self)
+        object.__setattr__(new, "spike_threshold", None if threshold is None else float(threshold))
         return new
 
     def _check_scaling(self, scaling: Scaling) -> None:
@@ -328,13 +378,64 @@ class Surrogate(Simulator):
         return state
 
     def readout(self, heads: Float[Array, "T n_heads"]) -> Outputs:
-        """Network outputs → named outputs in the teacher's units."""
+        """Network outputs at the input rate → named outputs at the output rate, in the
+        teacher's units (events as probabilities and logits)."""
+        r = self._spec.decimation
+        if r > 1:
+            heads = heads[r - 1 :: r]
         out: Outputs = {}
-        i = 0
-        if self.has_spikes:
-            out[SPIKES] = jax.nn.sigmoid(heads[:, 0])
-            out["spike_logits"] = heads[:, 0]
-            i = 1
-        for j, name in enumerate(self.scaling.outputs):
-            out[name] = self.scaling.to_units(name, heads[:, i + j])
+        for c, i in self._head_layout():
+            cols = heads[:, i : i + c.width]
+            cols = cols[:, 0] if c.width == 1 else cols
+            if c.kind == EVENTS:
+                out[c.name] = jax.nn.sigmoid(cols)
+                out[logits_name(c.name)] = cols
+            else:
+                out[c.name] = self.scaling.to_units(c.name, cols)
         return out
+
+
+class Autoregressive(Surrogate):
+    """A surrogate fed back its own past output (closed loop in :meth:`apply`), trained on the
+    true output instead (teacher forcing) — the extra entry points ``fit`` uses.
+
+    Subclasses name the fed-back channel (:attr:`feedback`, a width-1 trace or rate of the spec)
+    and implement both entry points; the sample interval of inputs and outputs must be equal.
+    """
+
+    @property
+    @abc.abstractmethod
+    def feedback(self) -> str:
+        """The output channel fed back into the network."""
+
+    @abc.abstractmethod
+    def apply_teacher_forced(
+        self, params: nnx.State, inputs: Float[Array, "T n_inputs"], feedback: Array, state=None
+    ) -> tuple[Outputs, Any]:
+        """One-step predictions along the true ``feedback`` trace ``[T]`` (teacher forcing)."""
+
+    @abc.abstractmethod
+    def apply_rollout(
+        self,
+        params: nnx.State,
+        inputs: Float[Array, "T n_inputs"],
+        feedback: Array,
+        steps: int,
+        state=None,
+    ) -> tuple[Outputs, Any]:
+        """Teacher-forced over the first ``T − steps`` samples, closed loop over the last
+        ``steps``."""
+
+    def _check_feedback(self) -> None:
+        """Call after :meth:`_setup`: the fed-back channel exists, is one wide and regressed."""
+        spec = self.spec
+        if self.feedback not in self.scaling.outputs or spec.output(self.feedback).width != 1:
+            raise ValueError(
+                f"{type(self).__name__} feeds back {self.feedback!r}, which must be a width-1 "
+                f"trace or rate output; the spec has outputs {spec.output_names}"
+            )
+        if spec.decimation != 1:
+            raise ValueError(
+                f"{type(self).__name__} feeds back every output sample, so it needs output_dt = dt"
+                f" (got dt {spec.dt} ms, output_dt {spec.output_dt} ms)"
+            )

@@ -12,7 +12,7 @@ from flax import nnx
 from jaxtyping import Array, Float
 
 from .._simulator import IOSpec, Outputs
-from ._base import Scaling, Surrogate, as_layers, float_dtype, graphdef_of
+from ._base import Autoregressive, Scaling, as_layers, float_dtype, graphdef_of
 
 
 class _CNNLSTMNet(nnx.Module):
@@ -62,7 +62,7 @@ class _CNNLSTMNet(nnx.Module):
         return self.head(h)
 
 
-class CNNLSTM(Surrogate):
+class CNNLSTM(Autoregressive):
     """Next-step CNN-LSTM regressor of membrane voltage, simulated in closed loop.
 
     From a window of the last ``W`` samples of ``[v, inputs]`` (normalised) the network predicts
@@ -120,8 +120,7 @@ class CNNLSTM(Surrogate):
         spike_prior: float = 0.01,
     ):
         self._setup(spec, scaling, spike_prior)
-        if "v" not in self.scaling.outputs:
-            raise ValueError(f"CNNLSTM feeds back 'v'; the spec has outputs {spec.output_names}")
+        self._check_feedback()
         for name, n in [("window", window), ("lstm", lstm), ("lstm_repeats", lstm_repeats)]:
             if not (isinstance(n, int) and n >= 1):
                 raise ValueError(f"{name} must be a positive int, got {n!r}")
@@ -133,6 +132,11 @@ class CNNLSTM(Surrogate):
         self.window, self.lstm, self.lstm_repeats = window, lstm, lstm_repeats
         self.v_rest = float(v_rest)
         self.graphdef = graphdef_of(self.network)
+
+    @property
+    def feedback(self) -> str:
+        """The membrane voltage ``"v"`` (mV) is fed back."""
+        return "v"
 
     def network(self, rngs: nnx.Rngs) -> nnx.Module:
         return _CNNLSTMNet(
@@ -164,7 +168,7 @@ class CNNLSTM(Surrogate):
 
     def _step_heads(self, net, window: Float[Array, "W C"]) -> Float[Array, " n_heads"]:
         heads = net(self._normalise_window(window))
-        i = self.scaling.outputs.index("v") + int(self.has_spikes)
+        i = self.head_index("v")
         v_prev = self.scaling.from_units("v", window[-1, 0])
         return heads.at[i].add(v_prev)  # residual: v_k = v_{k-1} + scale·head
 
@@ -250,7 +254,7 @@ class CNNLSTM(Surrogate):
         dtype = float_dtype(x, params)
         buf0 = self._buffer(state, params, dtype)
         net = self.merge(params)
-        i_v = self.scaling.outputs.index("v") + int(self.has_spikes)
+        i_v = self.head_index("v")
 
         def step(buf, row):
             window = jnp.concatenate(

@@ -89,7 +89,8 @@ class ConvEncoderDecoder(Surrogate):
         kernel_size: kernel length of encoder and decoder convolutions (CoNNear IHC: 16).
         output_kernel: kernel length of the final linear convolution.
         activation: hidden nonlinearity (CoNNear: ``"tanh"``).
-        right_context: look-ahead in samples, reported as :attr:`latency`.
+        right_context: look-ahead in input samples (a multiple of the spec's decimation), reported
+            in output samples as :attr:`latency`.
         scaling, spike_prior: as for every :class:`Surrogate`.
     """
 
@@ -122,6 +123,11 @@ class ConvEncoderDecoder(Surrogate):
         ]:
             if not (isinstance(v, int) and v >= lo):
                 raise ValueError(f"{name} must be an int ≥ {lo}, got {v!r}")
+        if right_context % spec.decimation:
+            raise ValueError(
+                f"right_context ({right_context} input samples) must be a multiple of the spec's "
+                f"decimation ({spec.decimation}): the latency is counted in output samples"
+            )
         get_activation(activation)
         self.levels, self.kernel_size, self.output_kernel = levels, kernel_size, output_kernel
         self.channels = as_layers("channels", channels, levels)
@@ -156,7 +162,8 @@ class ConvEncoderDecoder(Surrogate):
 
     @property
     def latency(self) -> int:
-        return self.right_context
+        """Look-ahead in output samples (``right_context / decimation``)."""
+        return self.right_context // self.spec.decimation
 
     def init_state(self, params=None) -> dict[str, Array]:
         """Rest: zero input history ``[left_context, n_inputs]`` and stream phase 0."""

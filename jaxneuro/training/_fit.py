@@ -18,7 +18,7 @@ import optax
 from tqdm.auto import tqdm
 
 from ..data import Dataset, open_dataset
-from ..surrogates import Surrogate
+from ..surrogates import Autoregressive, Surrogate
 from ..surrogates._base import Scaling
 from ._checkpoint import CheckpointError, load_tree, save_tree
 from ._losses import LossMix
@@ -42,12 +42,12 @@ class FitConfig(eqx.Module):
         val_windows: validation windows (fixed, drawn once from the validation split).
         seed: seed of initialisation and window sampling.
         loss: the :class:`LossMix`.
-        rollout: for autoregressive surrogates (with ``apply_rollout``, e.g. ``CNNLSTM``): the last
+        rollout: for :class:`~jaxneuro.surrogates.Autoregressive` surrogates (e.g. ``CNNLSTM``): the last
             ``rollout`` samples of each loss window run closed loop on the surrogate's own
             predictions, trained through the loop; the rest stay teacher-forced. 0: teacher
             forcing throughout.
-        feedback_noise_mv: standard deviation (mV) of Gaussian noise added to the true voltage
-            that teacher forcing feeds back (training only; the targets stay clean), so the
+        feedback_noise_mv: standard deviation (in the fed-back channel's unit, e.g. mV) of Gaussian
+            noise added to the true output that teacher forcing feeds back (training only; the targets stay clean), so the
             surrogate learns to correct its own errors (Oláh et al.'s drift remedies).
     """
 
@@ -86,12 +86,7 @@ class FitConfig(eqx.Module):
         for k in ("rollout", "feedback_noise_mv"):  # omitted at their defaults, so checkpoints
             if not fields[k]:  # of fits from before these options still resume
                 del fields[k]
-        loss = {k: getattr(self.loss, k) for k in ("spike_bce", "v_mse", "v_clip_mv")}
-        if self.loss.clip_prediction:
-            loss["clip_prediction"] = True
-        if self.loss.v_huber_mv is not None:  # omitted when unset, as above
-            loss["v_huber_mv"] = self.loss.v_huber_mv
-        return {**fields, "loss": loss}
+        return {**fields, "loss": self.loss.describe()}
 
 
 class FitResult(NamedTuple):
@@ -112,16 +107,16 @@ def burn_in_of(surrogate: Surrogate) -> int:
     return 0
 
 
-def forward(surrogate: Surrogate, params, inputs, targets, rollout: int = 0, v_feedback=None):
-    """Training forward pass: teacher-forced where the family supports it (feeding back
-    ``v_feedback``, default the true ``v``; closed loop over the last ``rollout`` samples), else
-    ``apply``."""
-    v = targets["v"] if v_feedback is None else v_feedback
-    if rollout and hasattr(surrogate, "apply_rollout"):
-        return surrogate.apply_rollout(params, inputs, v, rollout)[0]
-    if hasattr(surrogate, "apply_teacher_forced"):
-        return surrogate.apply_teacher_forced(params, inputs, v)[0]
-    return surrogate.apply(params, inputs)[0]
+def forward(surrogate: Surrogate, params, inputs, targets, rollout: int = 0, feedback=None):
+    """Training forward pass: an :class:`~jaxneuro.surrogates.Autoregressive` surrogate runs
+    teacher-forced (fed ``feedback``, default the true output of its feedback channel; closed loop
+    over the last ``rollout`` samples), any other runs ``apply``."""
+    if not isinstance(surrogate, Autoregressive):
+        return surrogate.apply(params, inputs)[0]
+    fed = targets[surrogate.feedback] if feedback is None else feedback
+    if rollout:
+        return surrogate.apply_rollout(params, inputs, fed, rollout)[0]
+    return surrogate.apply_teacher_forced(params, inputs, fed)[0]
 
 
 def _load_split(dataset: Dataset, name: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -132,11 +127,14 @@ def _load_split(dataset: Dataset, name: str) -> tuple[np.ndarray, dict[str, np.n
     return np.asarray(batch.inputs), {k: np.asarray(v) for k, v in batch.outputs.items()}
 
 
-def _windows(x, y, starts, cells, length):
-    """Gather windows ``[B, length, …]`` of cells ``cells`` starting at ``starts``."""
+def _windows(x, y, starts, cells, length, r: int = 1):
+    """Gather windows of cells ``cells``: inputs ``[B, length, …]`` from input sample ``starts``,
+    outputs ``[B, length / r, …]`` from output sample ``starts / r`` (``r`` the decimation)."""
     offsets = jnp.arange(length)
     xs = x[cells[:, None], starts[:, None] + offsets]
-    ys = {k: v[cells[:, None], starts[:, None] + offsets] for k, v in y.items()}
+    out_offsets = jnp.arange(length // r)
+    out_starts = starts[:, None] // r + out_offsets
+    ys = {k: v[cells[:, None], out_starts] for k, v in y.items()}
     return xs, ys
 
 
@@ -173,11 +171,12 @@ def fit(
     """
     config = dataclasses.replace(config or FitConfig(), **overrides)
     family = type(surrogate).__name__
-    if config.rollout and not hasattr(surrogate, "apply_rollout"):
+    recurrent = isinstance(surrogate, Autoregressive)
+    if config.rollout and not recurrent:
         raise ValueError(f"rollout needs an autoregressive surrogate (e.g. CNNLSTM), not {family}")
-    if config.feedback_noise_mv and not hasattr(surrogate, "apply_teacher_forced"):
+    if config.feedback_noise_mv and not recurrent:
         raise ValueError(
-            f"feedback_noise_mv needs a surrogate fed its own voltage (e.g. CNNLSTM), not {family}"
+            f"feedback_noise_mv needs a surrogate fed its own output (e.g. CNNLSTM), not {family}"
         )
     if not isinstance(dataset, Dataset):
         dataset = open_dataset(dataset)
@@ -191,8 +190,12 @@ def fit(
     targets = [c for c in surrogate.spec.output_names if c in y_train]
     y_train = {k: y_train[k] for k in targets}
     y_val = {k: y_val[k] for k in targets}
+    r = surrogate.spec.decimation  # input samples per output sample
+    lag = surrogate.latency  # output k estimates teacher output k − lag
+    if config.window % r:
+        raise ValueError(f"window ({config.window} samples) must be a multiple of decimation {r}")
     burn_in = burn_in_of(surrogate) if config.burn_in is None else config.burn_in
-    burn_in = max(burn_in, surrogate.latency)
+    burn_in = -(-max(burn_in, lag * r) // r) * r  # whole output samples, covering the latency
     length = burn_in + config.window
     if length > x_train.shape[1]:
         raise ValueError(
@@ -201,8 +204,7 @@ def fit(
 
     if init_params is None:  # trained weights keep the scaling they were trained with
         surrogate = surrogate.with_scaling(Scaling.from_data(surrogate.spec, x_train, y_train))
-    v_scale = dict(zip(surrogate.scaling.outputs, surrogate.scaling.output_scale, strict=True))
-    v_scale = v_scale.get("v", 1.0)
+    scales = dict(zip(surrogate.scaling.outputs, surrogate.scaling.output_scale, strict=True))
     key = jax.random.key(config.seed)
     params = surrogate.init(jax.random.fold_in(key, 0))
     if init_params is not None:
@@ -220,26 +222,30 @@ def fit(
     y_train = {k: jnp.asarray(v) for k, v in y_train.items()}
     y_val = {k: jnp.asarray(v) for k, v in y_val.items()}
     n_train, n_time = x_train.shape[:2]
-
-    lag = surrogate.latency  # output k estimates teacher output k − lag
-
-    noisy = config.feedback_noise_mv > 0 and "v" in y_train
+    channels = surrogate.spec.outputs
+    feedback = surrogate.feedback if recurrent else None
+    noisy = config.feedback_noise_mv > 0 and feedback in y_train
+    skip = burn_in // r  # output samples of the burn-in
 
     def loss_fn(params, xs, ys, noise_key=None):
-        v_in = ys.get("v")
+        fed = ys.get(feedback) if recurrent else jnp.zeros(xs.shape[0])
         if noisy and noise_key is not None:
-            v_in = v_in + config.feedback_noise_mv * jax.random.normal(noise_key, v_in.shape)
-        run = lambda x, y, v: forward(surrogate, params, x, y, config.rollout, v)  # noqa: E731
-        pred = jax.vmap(run)(xs, ys, v_in)
-        pred = {k: v[:, burn_in:] for k, v in pred.items()}
-        target = {k: v[:, burn_in - lag : v.shape[1] - lag] for k, v in ys.items()}
-        return config.loss(pred, target, v_scale)
+            fed = fed + config.feedback_noise_mv * jax.random.normal(noise_key, fed.shape)
+        run = lambda x, y, f: forward(  # noqa: E731
+            surrogate, params, x, y, config.rollout, f if recurrent else None
+        )
+        pred = jax.vmap(run)(xs, ys, fed)
+        pred = {k: v[:, skip:] for k, v in pred.items()}
+        target = {k: v[:, skip - lag : v.shape[1] - lag] for k, v in ys.items()}
+        return config.loss(pred, target, channels, scales)
 
     def sample(step, x, y):
         k_cell, k_start = jax.random.split(jax.random.fold_in(key, step + 1))
         cells = jax.random.randint(k_cell, (config.batch_size,), 0, n_train)
-        starts = jax.random.randint(k_start, (config.batch_size,), 0, n_time - length + 1)
-        return _windows(x, y, starts, cells, length)
+        starts = r * jax.random.randint(
+            k_start, (config.batch_size,), 0, (n_time - length) // r + 1
+        )
+        return _windows(x, y, starts, cells, length, r)
 
     @jax.jit
     def train_step(params, opt_state, step, x, y):
@@ -251,8 +257,10 @@ def fit(
 
     rng = np.random.default_rng(config.seed)
     val_cells = rng.integers(0, x_val.shape[0], config.val_windows)
-    val_starts = rng.integers(0, x_val.shape[1] - length + 1, config.val_windows)
-    val_x, val_y = _windows(x_val, y_val, jnp.asarray(val_starts), jnp.asarray(val_cells), length)
+    val_starts = r * rng.integers(0, (x_val.shape[1] - length) // r + 1, config.val_windows)
+    val_x, val_y = _windows(
+        x_val, y_val, jnp.asarray(val_starts), jnp.asarray(val_cells), length, r
+    )
     val_loss = jax.jit(loss_fn)
 
     state = {"params": params, "opt_state": opt_state, "best": params}
