@@ -8,6 +8,7 @@ from . import solvers as solvers
 from . import stimuli as stimuli
 from . import surrogates as surrogates
 from . import training as training
+from ._chain import Chain as Chain
 from ._population import population as population
 from ._registry import available as available
 from ._registry import create as create
