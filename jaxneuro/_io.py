@@ -1,18 +1,28 @@
-"""Files a user keeps: simulated traces with a JSON manifest, and figures.
+"""Files a user keeps: one atomic writer, JSON with checksums, simulated traces, figures.
 
-Everything is written atomically (to a temporary name beside the target, then renamed), so an
-interrupted run never leaves a half-written file under the final name. Formats are safe: ``.npz``
-(read with ``allow_pickle=False``), zarr v3 and JSON; never pickle.
+Every file jaxneuro keeps is written by :func:`atomic_path` (or :func:`atomic_write` /
+:func:`write_json_atomic` on top of it): to a temporary name beside the target, created with mode
+``0o666`` less the umask as ``open()`` would, flushed to disk (fsync), renamed over the target with
+``os.replace``, and the rename made durable (directory fsync). An interrupted run never leaves a
+half-written file under the final name. Formats are safe: safetensors, ``.npz`` (read with
+``allow_pickle=False``), zarr v3 and JSON; never pickle.
+
+JSON files that must not change unnoticed carry a checksum of their own content
+(:func:`write_json_atomic` with ``checksum=KEY``): ``KEY`` holds the sha256 of the canonical JSON
+(sorted keys, no spaces) of everything else in the object. :func:`read_json` verifies it when the
+key is present, and names the file in every error (missing, not UTF-8, not JSON, checksum wrong).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +32,95 @@ FORMATS = ("npz", "zarr")
 MANIFEST = "manifest.json"
 
 
+# ------------------------------------------------------------------------- atomic writing
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, directory: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success rename it to ``target``.
+    """Yield a temporary path beside ``target``; on success make it ``target``, durably.
 
-    ``directory=True`` for stores that are folders (zarr): an existing ``target`` folder is
-    replaced only after the new one is complete. On an exception the temporary is removed and
-    ``target`` is left as it was.
+    For a file: the temporary file exists (empty, mode ``0o666`` less the umask) when the body
+    starts; the body writes it by name (a library's ``save(path)``, ``open(path, "wb")``). After
+    the body it is fsynced and renamed over ``target`` (``os.replace``), then the directory is
+    fsynced. ``directory=True`` for stores that are folders (zarr): the body creates the folder,
+    and an existing ``target`` folder is replaced only after the new one is complete. On an
+    exception the temporary is removed and ``target`` is left as it was.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if directory:
+        with _staged_folder(target) as staged:
+            yield staged
+        return
+    tmp, fd = _create_beside(target)
+    os.close(fd)
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
+    """Write ``data`` (``str`` as UTF-8) to ``path`` atomically and durably (see :func:`atomic_path`).
+
+    The one way jaxneuro writes a whole file: a reader sees the old file or the new one, never a
+    part, and a crash after the call returns does not lose it.
+    """
+    if isinstance(data, str):
+        data = data.encode()
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+    return Path(path)
+
+
+def write_json_atomic(
+    path: str | os.PathLike,
+    obj: Any,
+    *,
+    indent: int | None = 2,
+    checksum: str | None = None,
+    default: Callable[[Any], Any] | None = None,
+) -> Path:
+    """Write ``obj`` as JSON (one trailing newline), atomically (:func:`atomic_write`).
+
+    ``checksum="card_sha256"`` (any key name) adds that key to the top-level object: the sha256
+    of the canonical JSON of the rest (:func:`json_sha256`), checked by :func:`read_json`.
+    ``default`` converts what JSON cannot hold (e.g. ``float`` for numpy scalars).
+    """
+    if checksum is not None:
+        obj = with_checksum(obj, checksum, default=default)
+    return atomic_write(path, json.dumps(obj, indent=indent, default=default) + "\n")
+
+
+write_json = write_json_atomic
+"""Former name of :func:`write_json_atomic` (kept while callers move)."""
+
+
+def _create_beside(target: Path) -> tuple[Path, int]:
+    """A new file ``.NAME.XXXXXXXX.tmp`` beside ``target``, opened for writing (umask honoured)."""
+    while True:
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:  # pragma: no cover - 2**32 names
+            continue
+
+
+@contextlib.contextmanager
+def _staged_folder(target: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     staged = tmp / target.name
     try:
         yield staged
-        if directory and target.is_dir():
+        for root, _, files in os.walk(staged):
+            for name in files:
+                _fsync_file(Path(root) / name)
+        if target.is_dir():
             old = tmp / "replaced"
             target.rename(old)  # both renames stay on one file system
             try:
@@ -48,13 +132,104 @@ def atomic_path(target: str | os.PathLike, directory: bool = False) -> Iterator[
             os.replace(staged, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    _fsync_dir(target.parent)
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
-    return Path(path)
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable, where the platform allows it."""
+    with contextlib.suppress(OSError):
+        _fsync_file(path)
+
+
+# ------------------------------------------------------------------------------ checksums
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def json_sha256(obj: Any) -> str:
+    """Hex sha256 of ``obj``'s canonical JSON: sorted keys, no spaces, ASCII.
+
+    Equal for an object and for what JSON reads back from any indentation of it (Python writes
+    floats by their shortest round-trip repr).
+    """
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def with_checksum(
+    obj: Mapping[str, Any], key: str, default: Callable[[Any], Any] | None = None
+) -> dict:
+    """``obj`` (as JSON reads it back) plus ``key``: the :func:`json_sha256` of the rest."""
+    if not isinstance(obj, Mapping):
+        raise TypeError(f"only a JSON object can carry a checksum, got {type(obj).__name__}")
+    body = json.loads(json.dumps({k: v for k, v in obj.items() if k != key}, default=default))
+    return {**body, key: json_sha256(body)}
+
+
+def read_json(
+    path: str | os.PathLike,
+    *,
+    error: type[Exception] = ValueError,
+    checksum: str | None = None,
+    missing: str = "",
+) -> Any:
+    """The JSON value in ``path``; every failure raises ``error`` naming the file.
+
+    A missing file (``missing`` says what that means), bytes that are not UTF-8 text (binary
+    garbage), text that is not JSON, and, where the object holds the key ``checksum``, content
+    that does not match it. A file without the key (written before checksums) is not verified.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{path} is missing" + (f": {missing}" if missing else "")) from None
+    except OSError as e:
+        raise error(f"{path} cannot be read: {e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise error(
+            f"{path} is corrupt: not UTF-8 text (byte {e.start} is {raw[e.start]:#04x}); "
+            "binary garbage where JSON should be"
+        ) from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise error(f"{path} is corrupt: not valid JSON ({e})") from None
+    if checksum is not None and isinstance(obj, dict) and checksum in obj:
+        check_checksum(obj, checksum, path, error)
+    return obj
+
+
+def check_checksum(obj: Mapping[str, Any], key: str, path: Any, error: type[Exception]) -> None:
+    """Raise ``error`` naming ``path`` unless ``obj[key]`` is the checksum of the rest."""
+    recorded = obj[key]
+    actual = json_sha256({k: v for k, v in obj.items() if k != key})
+    if recorded != actual:
+        raise error(
+            f"{path} is corrupt: its content does not match its {key} (recorded "
+            f"{str(recorded)[:16]}..., content {actual[:16]}...); it was damaged or edited after "
+            "it was written"
+        )
+
+
+# ---------------------------------------------------------------------------------- traces
 
 
 def save_traces(
@@ -100,7 +275,7 @@ def save_traces(
 def load_traces(directory: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read what :func:`save_traces` wrote: ``(arrays, manifest)``."""
     directory = Path(directory)
-    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest = read_json(directory / MANIFEST)
     target = directory / manifest["traces"]["file"]
     if manifest["traces"]["format"] == "npz":
         with np.load(target, allow_pickle=False) as f:

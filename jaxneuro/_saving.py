@@ -1,8 +1,14 @@
-"""Trained surrogates on disk: safetensors weights plus a JSON model card, loadable by name."""
+"""Trained surrogates on disk: safetensors weights plus a JSON model card, loadable by name.
+
+The card records ``weights_sha256`` (the sha256 of ``weights.safetensors``, so flipped bytes,
+truncation and tensors swapped between names, even of one shape, are caught before the weights are
+used) and ``card_sha256`` (the sha256 of the card's own canonical JSON without that key, see
+:func:`jaxneuro._io.json_sha256`). :func:`read_card` and :func:`load` verify both. Cards saved
+before checksums load unverified; shipped cards must carry both.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 from importlib import resources
 from pathlib import Path
@@ -10,12 +16,14 @@ from typing import Any
 
 import jax
 
+from ._io import file_sha256, read_json, write_json_atomic
 from ._registry import create
 from ._simulator import IOSpec, Simulator
 from .training._checkpoint import CheckpointError, load_tree, save_tree
 
 FORMAT = "jaxneuro-surrogate/1"
 WEIGHTS, CARD = "weights.safetensors", "card.json"
+WEIGHTS_SUM, CARD_SUM = "weights_sha256", "card_sha256"
 
 
 def _families() -> dict[str, type]:
@@ -26,12 +34,8 @@ def _families() -> dict[str, type]:
     }
 
 
-def spec_to_json(spec: IOSpec) -> dict:
-    return spec.to_json()
-
-
-def spec_from_json(data: dict) -> IOSpec:
-    return IOSpec.from_json(data)
+spec_from_json = IOSpec.from_json
+"""Kept for ``surrogates._registered``; call :meth:`IOSpec.from_json`."""
 
 
 def save(
@@ -53,7 +57,8 @@ def save(
         card: the rest of the model card (data, training, fidelity, speed …), JSON-able.
 
     The teacher is rebuilt from its name and keywords and must have the surrogate's spec. Both
-    files are written atomically; the card is written last, so a folder with a card is complete.
+    files are written atomically; the card is written last (with the weights' checksum and its
+    own), so a folder with a card is complete.
     """
     teacher_kwargs = dict(teacher_kwargs or {})
     rebuilt = create(teacher, **teacher_kwargs)
@@ -72,24 +77,36 @@ def save(
         "format": FORMAT,
         "family": family,
         "config": surrogate.config(),
-        "spec": spec_to_json(surrogate.spec),
+        "spec": surrogate.spec.to_json(),
         "teacher": {"name": teacher, "kwargs": teacher_kwargs},
         "n_params": int(sum(a.size for a in jax.tree.leaves(params))),
         **(card or {}),
     }
-    tmp = path / (CARD + ".tmp")
-    tmp.write_text(json.dumps(body, indent=2, default=float))
-    os.replace(tmp, path / CARD)
+    write_card(path, body)
     return path
 
 
-def _resolve(name_or_path: str | os.PathLike) -> Path:
+def write_card(path: str | os.PathLike, card: dict[str, Any]) -> Path:
+    """Write ``card`` as ``path/card.json`` atomically, with the checksums of the weights file
+    beside it and of the card itself.
+
+    The way to change a saved card (e.g. add a calibrated threshold): ``write_card(path, card)``
+    with the edited :func:`read_card` result. Editing the file by hand breaks ``card_sha256``.
+    """
+    path = Path(path)
+    body = {k: v for k, v in card.items() if k not in ("path", WEIGHTS_SUM, CARD_SUM)}
+    body[WEIGHTS_SUM] = file_sha256(path / WEIGHTS)
+    return write_json_atomic(path / CARD, body, checksum=CARD_SUM, default=float)
+
+
+def _resolve(name_or_path: str | os.PathLike) -> tuple[Path, bool]:
+    """``(folder, shipped)``."""
     path = Path(name_or_path)
     if path.is_dir():
-        return path
+        return path, False
     shipped = resources.files("jaxneuro") / "pretrained" / str(name_or_path)
     if shipped.is_dir():
-        return Path(str(shipped))
+        return Path(str(shipped)), True
     available = ", ".join(pretrained()) or "none"
     raise FileNotFoundError(
         f"no saved surrogate at {name_or_path!r}: not a folder, nor a shipped name ({available})"
@@ -105,16 +122,16 @@ def pretrained() -> list[str]:
 
 
 def read_card(name_or_path: str | os.PathLike) -> dict[str, Any]:
-    """The model card of a saved or shipped surrogate (validated)."""
-    path = _resolve(name_or_path)
-    try:
-        card = json.loads((path / CARD).read_text())
-    except FileNotFoundError:
-        raise CheckpointError(
-            f"{path} has no {CARD}: not a saved surrogate, or incomplete"
-        ) from None
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{path / CARD} is corrupt: {e}") from None
+    """The model card of a saved or shipped surrogate, validated and checked against its
+    ``card_sha256`` (a :class:`~jaxneuro.training.CheckpointError` naming the file otherwise)."""
+    path, shipped = _resolve(name_or_path)
+    if not (path / CARD).is_file():
+        raise CheckpointError(f"{path} has no {CARD}: not a saved surrogate, or incomplete")
+    card = read_json(path / CARD, error=CheckpointError, checksum=CARD_SUM)
+    if not isinstance(card, dict):
+        raise CheckpointError(f"{path / CARD} must hold a JSON object, got {type(card).__name__}")
+    if shipped and not {CARD_SUM, WEIGHTS_SUM} <= set(card):
+        raise CheckpointError(f"{path / CARD} is shipped without {CARD_SUM} and {WEIGHTS_SUM}")
     missing = {"format", "family", "config", "spec", "teacher"} - set(card)
     if missing or card.get("format") != FORMAT:
         raise CheckpointError(
@@ -141,7 +158,7 @@ def load(name_or_path: str | os.PathLike) -> tuple[Simulator, Any]:
         raise CheckpointError(f"{card['path']}: the model card's config is invalid ({e})") from e
     template = surrogate.init(jax.random.key(0))
     params, _ = load_tree(Path(card["path"]) / WEIGHTS, template)
-    return surrogate, params
+    return surrogate.with_threshold(card.get("spike_threshold")), params
 
 
 def load_teacher(name_or_path: str | os.PathLike) -> tuple[Simulator, Any]:
@@ -151,7 +168,11 @@ def load_teacher(name_or_path: str | os.PathLike) -> tuple[Simulator, Any]:
     """
     card = read_card(name_or_path)
     teacher = create(card["teacher"]["name"], **card["teacher"].get("kwargs", {}))
-    if teacher.spec != spec_from_json(card["spec"]):
+    try:
+        spec = IOSpec.from_json(card["spec"])
+    except ValueError as e:
+        raise CheckpointError(f"{card['path']}: the model card's spec is invalid ({e})") from e
+    if teacher.spec != spec:
         raise CheckpointError(
             f"{card['path']}: teacher {card['teacher']} no longer has the surrogate's spec"
         )
