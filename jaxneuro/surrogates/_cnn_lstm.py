@@ -163,13 +163,13 @@ class CNNLSTM(Autoregressive):
 
     # --- one step ----------------------------------------------------------------------------
     def _normalise_window(self, window: Float[Array, "... W C"]) -> Float[Array, "... W C"]:
-        v = self.scaling.from_units("v", window[..., :1])
+        v = self.scaling.from_units(self.feedback, window[..., :1])
         return jnp.concatenate([v, self.scaling.normalise_inputs(window[..., 1:])], axis=-1)
 
     def _step_heads(self, net, window: Float[Array, "W C"]) -> Float[Array, " n_heads"]:
         heads = net(self._normalise_window(window))
-        i = self.head_index("v")
-        v_prev = self.scaling.from_units("v", window[-1, 0])
+        i = self.head_index(self.feedback)
+        v_prev = self.scaling.from_units(self.feedback, window[-1, 0])
         return heads.at[i].add(v_prev)  # residual: v_k = v_{k-1} + scale·head
 
     def one_step(self, params, windows: Float[Array, "*batch W C"]) -> Outputs:
@@ -254,14 +254,14 @@ class CNNLSTM(Autoregressive):
         dtype = float_dtype(x, params)
         buf0 = self._buffer(state, params, dtype)
         net = self.merge(params)
-        i_v = self.head_index("v")
+        i_v = self.head_index(self.feedback)
 
         def step(buf, row):
             window = jnp.concatenate(
                 [buf[:, :1], jnp.concatenate([buf[1:, 1:], row[None]])], axis=1
             )
             heads = self._step_heads(net, window)
-            v = self.scaling.to_units("v", heads[i_v])
+            v = self.scaling.to_units(self.feedback, heads[i_v])
             buf = jnp.concatenate([buf[1:], jnp.concatenate([v[None], row])[None]])
             return buf, heads
 
