@@ -1,107 +1,189 @@
-"""Every simulator by name, for the CLI, the common test suite and ``jaxneuro.create``."""
+"""Every simulator and every surrogate family by name: one place, two tables.
+
+- **simulators**: name → factory + description; ``create(name, **kwargs)`` calls the factory.
+  The analytical models (``jaxneuro.models._builtin``), an untrained instance of each surrogate
+  family on a teacher's spec, and the shipped trained surrogates (``jaxneuro.pretrained()``).
+- **surrogate families**: name → class + description (``"tcn"`` → :class:`~jaxneuro.surrogates.TCN`),
+  for ``jaxneuro fit FAMILY``, saving and loading. Registering a family also registers its
+  untrained simulator under the same name.
+
+Each subpackage registers its own built-ins, in a ``register_builtins()`` function that this module
+calls once, before the first lookup or registration (so a user's ``register`` never hides them).
+This module imports no subpackage at import time; the subpackages import it.
+"""
 
 from __future__ import annotations
 
+import difflib
 import functools
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import NamedTuple
 
 from ._simulator import Simulator
 
+_BUILTINS = ("jaxneuro.models._builtin", "jaxneuro.surrogates._registered")
+"""Modules whose ``register_builtins()`` fills the tables (models first: families need teachers)."""
+
 
 class Entry(NamedTuple):
     factory: Callable[..., Simulator]
+    description: str | Callable[[], str]
+    """A string, or a function giving one that is called only when the description is asked for
+    (a shipped surrogate's reads its card)."""
+
+    def describe(self) -> str:
+        return self.description() if callable(self.description) else self.description
+
+
+class Family(NamedTuple):
+    cls: type
     description: str
 
 
-_REGISTRY: dict[str, Entry] = {}
+_SIMULATORS: dict[str, Entry] = {}
+_FAMILIES: dict[str, Family] = {}
+_loaded = False
 
 
-def register(name: str, factory: Callable[..., Simulator], description: str) -> None:
-    """Add a simulator factory under ``name`` (keyword arguments pass through to it)."""
-    if name in _REGISTRY:
-        raise ValueError(f"a simulator named {name!r} is already registered")
-    _REGISTRY[name] = Entry(factory, description)
+def register(
+    name: str,
+    factory: Callable[..., Simulator],
+    description: str | Callable[[], str],
+    *,
+    overwrite: bool = False,
+) -> None:
+    """Add a simulator factory under ``name`` (``create``'s keyword arguments pass through to it).
+
+    ``description`` is a string, or a function returning one, called only when it is asked for.
+    A name already registered (built-ins included) raises unless ``overwrite=True``.
+    """
+    _ensure_builtins()
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a simulator name must be a non-empty string, got {name!r}")
+    if not callable(factory):
+        raise TypeError(f"the factory of {name!r} must be callable, got {factory!r}")
+    if name in _SIMULATORS and not overwrite:
+        raise ValueError(
+            f"a simulator named {name!r} is already registered; pass overwrite=True to replace it"
+        )
+    if callable(description):
+        description = functools.cache(description)
+    _SIMULATORS[name] = Entry(factory, description)
 
 
-def available() -> dict[str, str]:
-    """``{name: description}`` of every registered simulator."""
-    _load_builtins()
-    return {name: e.description for name, e in sorted(_REGISTRY.items())}
+def available() -> Mapping[str, str]:
+    """``{name: description}`` of every registered simulator, sorted by name.
+
+    Listing the names reads no file: a shipped surrogate's description comes from its model card,
+    which is read only when that description is looked up.
+    """
+    _ensure_builtins()
+    return _Listing(_SIMULATORS)
 
 
 def create(name: str, **kwargs) -> Simulator:
     """The simulator registered as ``name``, built with ``kwargs`` (e.g. ``dt=0.05``)."""
-    _load_builtins()
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown simulator {name!r}; available: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name].factory(**kwargs)
+    _ensure_builtins()
+    if name not in _SIMULATORS:
+        raise ValueError(_unknown("simulator", name, _SIMULATORS))
+    return _SIMULATORS[name].factory(**kwargs)
 
 
-def _load_builtins() -> None:
-    if _REGISTRY:
-        return
-    from . import models as m
+def register_family(name: str, cls: type, description: str, *, overwrite: bool = False) -> None:
+    """Add a surrogate family, e.g. ``register_family("tcn", TCN, "causal TCN surrogate …")``.
 
-    register("hh", m.HodgkinHuxley, "Hodgkin-Huxley squid axon (NEURON hh), current clamp")
-    register(
-        "hh-synaptic",
-        m.HodgkinHuxley.olah2022,
-        "HH soma with alpha-conductance excitatory/inhibitory inputs (Olah et al. 2022)",
-    )
-    register("lif", m.LIF, "leaky integrate-and-fire, current clamp")
-    register("adex", m.AdEx, "adaptive exponential integrate-and-fire (Brette & Gerstner 2005)")
-    register("izhikevich", m.Izhikevich, "Izhikevich 2003 simple model (regime=RS|IB|CH|FS|LTS|…)")
-    register(
-        "izhikevich-2003",
-        m.Izhikevich.izhikevich2003,
-        "Izhikevich 2003 with the paper's 1 ms Gauss-Seidel Euler scheme",
-    )
-    register(
-        "reduced-l5pc",
-        m.ReducedL5PC,
-        "reduced L5 pyramidal cell, 48 compartments, AMPA+NMDA/GABA_A inputs (Beniaguev 2021)",
-    )
-    register(
-        "reduced-l5pc-ampa",
-        lambda **kw: m.ReducedL5PC(nmda=False, **kw),
-        "the reduced L5 pyramidal cell's AMPA-only twin (no NMDA)",
-    )
-    _load_surrogates()
-
-
-def _load_surrogates() -> None:
-    """The temporal surrogate families (untrained, on a teacher's spec) and the shipped ones.
-
-    Family names are those of ``jaxneuro fit FAMILY``. ``create("tcn", teacher="lif",
-    teacher_kwargs={"dt": 1.0}, channels=8)`` picks the teacher and the sizes; the default is the
-    family's default size on ``hh-synaptic``'s spec. The ``MLP`` is not registered: it maps circuit
-    parameters to response statistics, with no time axis, state or streaming, so it is not a
-    ``Simulator`` (no ``spec`` of sampled signals) and the protocol does not apply to it.
+    ``cls`` is a :class:`~jaxneuro.surrogates.Surrogate` subclass built as ``cls(spec, **sizes)``
+    and rebuilt from a model card by ``cls.from_config(spec, config)``. Cards name the family by
+    its class name, which must therefore be unique among families. The family's untrained
+    simulator is registered as ``name`` too: ``create(name, teacher=…, teacher_kwargs=…, dt=…,
+    **sizes)`` (see :func:`jaxneuro.surrogates.on_teacher`).
     """
-    from . import surrogates as s
-    from ._saving import pretrained, read_card
+    from .surrogates._base import Surrogate  # lazy: the surrogates package imports this module
+    from .surrogates._registered import DEFAULT_TEACHER, on_teacher
 
-    on = f"on a teacher's spec (teacher={s.DEFAULT_TEACHER!r}, teacher_kwargs=, dt=)"
-    register("tcn", s.on_teacher(s.TCN), f"untrained causal TCN surrogate (Beniaguev 2021) {on}")
-    register(
-        "cnn-lstm",
-        s.on_teacher(s.CNNLSTM),
-        f"untrained closed-loop CNN-LSTM surrogate (Olah 2022) {on}",
-    )
-    register("elm", s.on_teacher(s.ELM), f"untrained ELM neuron surrogate (Spieler 2024) {on}")
-    register(
-        "encoder-decoder",
-        s.on_teacher(s.ConvEncoderDecoder),
-        f"untrained CoNNear-style conv encoder-decoder surrogate {on}",
-    )
-    for name in pretrained():
-        card = read_card(name)
-        teacher = card["teacher"]["name"]
-        kwargs = "".join(f", {k}={v}" for k, v in card["teacher"].get("kwargs", {}).items())
-        register(
-            name,
-            functools.partial(s.Pretrained, name),
-            f"shipped {card['family']} surrogate ({card.get('n_params', 0):,} trained weights) "
-            f"of {teacher}{kwargs}; init() gives its trained weights",
+    _ensure_builtins()
+    if not (isinstance(cls, type) and issubclass(cls, Surrogate)):
+        raise TypeError(f"family {name!r} must be a Surrogate subclass, got {cls!r}")
+    if not overwrite and (name in _FAMILIES or name in _SIMULATORS):
+        what = "surrogate family" if name in _FAMILIES else "simulator"
+        raise ValueError(
+            f"a {what} named {name!r} is already registered; pass overwrite=True to replace it"
         )
+    same = [n for n, f in _FAMILIES.items() if f.cls.__name__ == cls.__name__ and n != name]
+    if same:
+        raise ValueError(
+            f"family {name!r}: class name {cls.__name__!r} is already family {same[0]!r}'s "
+            "(model cards name a family by its class)"
+        )
+    on = f"on a teacher's spec (teacher={DEFAULT_TEACHER!r}, teacher_kwargs=, dt=)"
+    register(name, on_teacher(cls), f"untrained {description} {on}", overwrite=overwrite)
+    _FAMILIES[name] = Family(cls, description)
+
+
+def surrogate_families() -> dict[str, type]:
+    """``{name: class}`` of every registered surrogate family, sorted (``{"tcn": TCN, …}``)."""
+    _ensure_builtins()
+    return {name: f.cls for name, f in sorted(_FAMILIES.items())}
+
+
+def family(name: str) -> type:
+    """The surrogate family class registered as ``name`` (``"tcn"``), or whose class name it is
+    (``"TCN"``, as model cards record it)."""
+    _ensure_builtins()
+    if name in _FAMILIES:
+        return _FAMILIES[name].cls
+    for f in _FAMILIES.values():
+        if f.cls.__name__ == name:
+            return f.cls
+    raise ValueError(_unknown("surrogate family", name, _FAMILIES))
+
+
+def _ensure_builtins() -> None:
+    """Fill the tables from each subpackage's ``register_builtins()``, once.
+
+    The flag is set first, so the registrations those functions make do not recurse here; on
+    failure, what they added is removed and the next call tries again.
+    """
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    before = set(_SIMULATORS), set(_FAMILIES)
+    try:
+        for module in _BUILTINS:
+            importlib.import_module(module).register_builtins()
+    except BaseException:
+        for table, kept in zip((_SIMULATORS, _FAMILIES), before, strict=True):
+            for key in set(table) - kept:
+                del table[key]
+        _loaded = False
+        raise
+
+
+def _unknown(what: str, name: object, names: Mapping[str, object]) -> str:
+    close = difflib.get_close_matches(str(name), list(names), n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    return f"unknown {what} {name!r}{hint} (available: {', '.join(sorted(names))})"
+
+
+class _Listing(Mapping[str, str]):
+    """Names → descriptions, read lazily (a snapshot of the table when it was made)."""
+
+    def __init__(self, entries: Mapping[str, Entry]):
+        self._entries = dict(sorted(entries.items()))
+
+    def __getitem__(self, name: str) -> str:
+        return self._entries[name].describe()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))

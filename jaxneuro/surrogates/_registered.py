@@ -1,9 +1,12 @@
-"""Surrogates in the simulator registry: untrained families on a teacher's spec, shipped ones.
+"""Surrogates in the registry: the families, untrained on a teacher's spec, and the shipped ones.
 
 ``jaxneuro.create("tcn")`` builds an untrained :class:`TCN` on the spec of a registered teacher
 (default ``"hh-synaptic"``); ``jaxneuro.create("hh-tcn")`` a :class:`Pretrained`, the shipped
 network whose ``init()`` returns its trained weights. Both obey the common protocol, so the
 common test suite (``tests/test_simulators.py``) runs over them with the analytical models.
+
+:func:`register_builtins` (called once by :mod:`jaxneuro._registry`) is the one list of the
+built-in families; adding a family is its file, its export and one line there.
 """
 
 from __future__ import annotations
@@ -83,7 +86,8 @@ class Pretrained(Simulator):
     surrogate: Surrogate
 
     def __init__(self, name: str, *, dt: float | None = None):
-        from .._saving import _families, read_card, spec_from_json
+        from .._registry import family
+        from .._saving import read_card, spec_from_json
 
         card = read_card(name)
         spec = spec_from_json(card["spec"])
@@ -93,7 +97,8 @@ class Pretrained(Simulator):
                 "train a surrogate at that sample interval instead"
             )
         self.name = str(name)
-        self.surrogate = _families()[card["family"]].from_config(spec, card["config"])
+        surrogate = family(card["family"]).from_config(spec, card["config"])
+        self.surrogate = surrogate.with_threshold(card.get("spike_threshold"))  # as load() gives
 
     @property
     def spec(self) -> IOSpec:
@@ -112,3 +117,39 @@ class Pretrained(Simulator):
 
     def apply(self, params, inputs, state=None) -> tuple[Outputs, Any]:
         return self.surrogate.apply(params, inputs, state)
+
+
+def register_builtins() -> None:
+    """Register the built-in families and every shipped surrogate (by folder name, no card read).
+
+    The ``MLP`` is not a family here: it maps circuit parameters to response statistics, with no
+    time axis, state or streaming, so it is not a ``Simulator`` and the protocol does not apply.
+    """
+    from .._registry import register, register_family
+    from .._saving import pretrained
+    from ._cnn_lstm import CNNLSTM
+    from ._elm import ELM
+    from ._encoder_decoder import ConvEncoderDecoder
+    from ._tcn import TCN
+
+    register_family("tcn", TCN, "causal TCN surrogate (Beniaguev 2021)")
+    register_family("cnn-lstm", CNNLSTM, "closed-loop CNN-LSTM surrogate (Olah 2022)")
+    register_family("elm", ELM, "ELM neuron surrogate (Spieler 2024)")
+    register_family(
+        "encoder-decoder", ConvEncoderDecoder, "CoNNear-style conv encoder-decoder surrogate"
+    )
+    for name in pretrained():
+        register(name, functools.partial(Pretrained, name), functools.partial(_describe, name))
+
+
+def _describe(name: str) -> str:
+    """A shipped surrogate's registry description, from its card (read when asked for)."""
+    from .._saving import read_card
+
+    card = read_card(name)
+    teacher = card["teacher"]["name"]
+    kwargs = "".join(f", {k}={v}" for k, v in card["teacher"].get("kwargs", {}).items())
+    return (
+        f"shipped {card['family']} surrogate ({card.get('n_params', 0):,} trained weights) "
+        f"of {teacher}{kwargs}; init() gives its trained weights"
+    )
