@@ -95,7 +95,7 @@ def test_listing_reads_no_model_card(fresh, monkeypatch):
 
 
 def test_surrogate_families_by_name_and_by_class_name():
-    assert _registry.surrogate_families() == FAMILIES
+    assert FAMILIES.items() <= _registry.surrogate_families().items()  # and any added since
     for name, cls in FAMILIES.items():
         assert _registry.family(name) is cls and _registry.family(cls.__name__) is cls
         assert jn.available()[name].startswith("untrained ")
