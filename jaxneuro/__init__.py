@@ -13,6 +13,8 @@ from ._population import population as population
 from ._registry import available as available
 from ._registry import create as create
 from ._registry import register as register
+from ._registry import register_family as register_family
+from ._registry import surrogate_families as surrogate_families
 from ._saving import load as load
 from ._saving import load_teacher as load_teacher
 from ._saving import pretrained as pretrained
