@@ -11,16 +11,14 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .. import metrics
+from .._io import save_figure
 from .._simulator import EVENTS, TRACE, Channel
 
 TEACHER, SURROGATE = "k", "tab:red"
 
 
 def _save(fig, path: Path) -> Path:
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    tmp.replace(path)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def _shown(n: int, total: int) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
+from .._io import atomic_write
 from .._simulator import EVENTS, RATE, TRACE, IOSpec
 from . import _figures
 from ._channels import events_fidelity, rate_fidelity, trace_fidelity
@@ -164,7 +165,5 @@ def evaluate(
             first = c.kind not in seen
             seen.add(c.kind)
             _figures.channel_figures(c, arrays, dt, out, names, channels[name], first)
-        tmp = out / "report.json.tmp"
-        tmp.write_text(json.dumps(report, indent=2, default=float))
-        tmp.replace(out / "report.json")
+        atomic_write(out / "report.json", json.dumps(report, indent=2, default=float))
     return report

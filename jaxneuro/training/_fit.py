@@ -17,6 +17,7 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
+from .._io import atomic_write
 from ..data import Dataset, open_dataset
 from ..surrogates import Autoregressive, Surrogate
 from ..surrogates._base import Scaling
@@ -323,6 +324,4 @@ def fit(
 
 def _write_log(path: Path, history: list[dict]) -> None:
     """Rewrite the JSONL metrics log atomically from the checkpointed history."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in history))
-    os.replace(tmp, path)
+    atomic_write(path, "".join(json.dumps(r) + "\n" for r in history))
