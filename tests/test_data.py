@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 import jaxneuro
-from jaxneuro import data
+from jaxneuro import _io, data
 
 # One small teacher and sampler shared by every generation test (each compiles once per
 # process). SETUP is also run by the subprocess of the kill-and-resume test.
 SETUP = """
 import jaxneuro
-from jaxneuro import data
+from jaxneuro import _io, data
 TEACHER = jaxneuro.models.LIF(dt=1.0, solver_dt=0.1)
 SAMPLER = data.OUCurrent(40.0, 1.0, mean=(0.5, 2.5), std=(0.0, 1.0), tau=5.0)
 ARGS = dict(n=40, chunk_size=16, seed=3)
@@ -31,6 +31,11 @@ _ns: dict = {}
 exec(SETUP, _ns)
 TEACHER, SAMPLER, ARGS = _ns["TEACHER"], _ns["SAMPLER"], _ns["ARGS"]
 ARRAYS = ("inputs", "outputs/v", "outputs/spikes")
+
+
+def _reseal(file, obj):
+    """Write ``obj`` as a manifest with a valid checksum: a consistent file with other content."""
+    _io.write_json_atomic(file, obj, checksum="manifest_sha256")
 
 
 def _arrays(path):
@@ -140,8 +145,11 @@ def test_manifest(reference):
     assert m["teacher"]["spec"]["inputs"][0] == {
         "name": "i_ext",
         "unit": "nA",
+        "kind": "trace",
+        "width": 1,
         "description": "injected current",
     }
+    assert m["teacher"]["spec"] == TEACHER.spec.to_json()
     assert [c["unit"] for c in m["teacher"]["spec"]["outputs"]] == ["mV", "count"]
     assert m["params"]["tau_m"] == 10.0 and m["params"]["v_th"] == -50.0
     assert m["sampler"] == SAMPLER.describe()
@@ -153,6 +161,14 @@ def test_manifest(reference):
     assert m["jaxneuro_version"] == jaxneuro.__version__ and "created" in m
     on_disk = json.loads((reference.path / "manifest.json").read_text())
     assert on_disk == m
+    rest = {k: v for k, v in m.items() if k != "manifest_sha256"}
+    assert m["manifest_sha256"] == _io.json_sha256(rest)
+    progress = json.loads((reference.path / "progress.json").read_text())
+    assert sorted(progress["chunk_sha256"]) == ["0", "1", "2"]
+    assert progress["chunk_sha256"]["1"]["outputs/v"] == _io.file_sha256(
+        reference.path / "outputs" / "v" / "c" / "1" / "0"
+    )
+    assert set(progress["chunk_sha256"]["2"]) == set(ARRAYS)
     assert reference.spec == TEACHER.spec
     assert reference.complete and len(reference) == 40 and reference.n_completed == 40
     assert reference.inputs.chunks == (16, 40, 1) and reference.outputs["v"].chunks == (16, 40)
@@ -241,7 +257,8 @@ def test_kill_and_resume(reference, tmp_path):
         proc.stderr.close()
 
     # killed with chunk 0 committed and chunk 1 half-written (garbage, uncommitted)
-    assert json.loads((path / "progress.json").read_text())["completed_chunks"] == [0]
+    progress = json.loads((path / "progress.json").read_text())
+    assert progress["completed_chunks"] == [0] and list(progress["chunk_sha256"]) == ["0"]
     with pytest.raises(data.DatasetError, match="incomplete"):
         data.open_dataset(path)
     partial = data.open_dataset(path, allow_incomplete=True)
@@ -259,6 +276,7 @@ def test_kill_and_resume(reference, tmp_path):
     first, second = _arrays(reference.path), _arrays(path)
     for name in ARRAYS:  # nothing lost, nothing duplicated, bit-identical
         assert np.array_equal(first[name], second[name]), name
+    assert resumed.verify() == 3  # the chunks written before and after the kill carry sums
 
 
 def test_resume_with_other_arguments_raises(reference, copy):
@@ -320,14 +338,14 @@ def test_open_errors(copy, tmp_path):
 
     broken = json.loads(good)
     del broken["seed"], broken["arrays"]
-    manifest.write_text(json.dumps(broken))
+    _reseal(manifest, broken)
     with pytest.raises(data.DatasetError, match=r"missing keys \['seed', 'arrays'\]"):
         data.open_dataset(copy)
 
     wrong = json.loads(good)
-    wrong["arrays"]["outputs/v"]["shape"] = [40, 41]
-    manifest.write_text(json.dumps(wrong))
-    with pytest.raises(data.DatasetError, match=r"'outputs/v' has shape \[40, 40\]"):
+    wrong["arrays"]["outputs/v"]["dtype"] = "float64"
+    _reseal(manifest, wrong)
+    with pytest.raises(data.DatasetError, match=r"'outputs/v' has shape \[40, 40\] and dtype"):
         data.open_dataset(copy)
 
     manifest.unlink()
@@ -355,3 +373,131 @@ def test_corrupt_progress(copy):
     (copy / "progress.json").unlink()  # no chunk recorded: nothing counts as written
     with pytest.raises(data.DatasetError, match="0 of 40 simulations"):
         data.open_dataset(copy)
+
+
+# ------------------------------------------------------------------------------- checksums
+
+
+def _chunk(path, array="inputs", chunk=1):
+    import zarr
+
+    from jaxneuro.data import _store
+
+    return _store.chunk_file(path, zarr.open_group(path, mode="r")[array], chunk)
+
+
+def test_truncated_chunk_names_the_file(copy):
+    file = _chunk(copy, "outputs/v", 1)
+    raw = file.read_bytes()
+    file.write_bytes(raw[: len(raw) // 2])
+    ds = data.open_dataset(copy)  # opening stays cheap: chunks are checked when read
+    np.testing.assert_array_equal(ds.batch([0, 39]).inputs.shape, (2, 40, 1))  # chunks 0, 2
+    match = rf"{file}: chunk 1 of 'outputs/v' is corrupt or truncated"
+    with pytest.raises(data.DatasetError, match=match):
+        ds.batch([0, 17])
+    with pytest.raises(data.DatasetError, match=match):
+        ds.verify()
+    # unverified, the damage is still an error naming the store, not a codec's exception
+    with pytest.raises(data.DatasetError, match=r"'outputs/v' cannot be read"):
+        data.open_dataset(copy, verify=False).batch([17])
+
+
+def test_flipped_byte_in_chunk(copy):
+    file = _chunk(copy, "inputs", 2)
+    raw = bytearray(file.read_bytes())
+    raw[len(raw) // 2] ^= 0x10
+    file.write_bytes(bytes(raw))
+    ds = data.open_dataset(copy)
+    ds.batch(ds.split("train")[ds.split("train") < 32])  # chunks 0 and 1 are fine
+    with pytest.raises(data.DatasetError, match=rf"{file}: chunk 2 of 'inputs' is corrupt"):
+        ds.batch([35])
+    file.unlink()  # gone after opening: named too
+    with pytest.raises(data.DatasetError, match=rf"{file}: chunk 2 of 'inputs' .* missing"):
+        ds.batch([35])
+
+
+def test_datasets_from_before_checksums_read_unverified(reference, copy):
+    progress = json.loads((copy / "progress.json").read_text())
+    (copy / "progress.json").write_text(json.dumps({"completed_chunks": [0, 1, 2]}))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["manifest_sha256"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    ds = data.open_dataset(copy)
+    assert ds.verify() == 0
+    np.testing.assert_array_equal(ds.batch([5, 30]).inputs, reference.batch([5, 30]).inputs)
+    assert data.generate(TEACHER, SAMPLER, path=copy, progress=False, **ARGS).complete
+    assert progress["chunk_sha256"]  # what the new format records, and the old one lacked
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "progress.json"])
+def test_garbage_json_names_the_file(copy, name):
+    (copy / name).write_bytes(b"\x00\x9f\x92\x96garbage\xff" * 10)
+    with pytest.raises(data.DatasetError, match=rf"{copy / name} is corrupt: not UTF-8"):
+        data.open_dataset(copy)
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "progress.json"])
+def test_edited_json_fails_its_checksum(copy, name):
+    text = (copy / name).read_text()
+    edited = text.replace('"seed": 3', '"seed": 4') if name == "manifest.json" else text
+    edited = edited.replace('"completed_chunks": [\n  0,', '"completed_chunks": [\n  1,')
+    assert edited != text
+    (copy / name).write_text(edited)
+    sum_key = name.replace(".json", "_sha256")
+    with pytest.raises(data.DatasetError, match=rf"{copy / name} is corrupt: .*{sum_key}"):
+        data.open_dataset(copy)
+
+
+def _contradiction(copy, change):
+    manifest = json.loads((copy.parent / "good-manifest.json").read_text())
+    change(manifest)
+    _reseal(copy / "manifest.json", manifest)
+    return pytest.raises(data.DatasetError, match=rf"{copy / 'manifest.json'} contradicts itself")
+
+
+def test_self_contradicting_manifest_is_refused(copy):
+    shutil.copy(copy / "manifest.json", copy.parent / "good-manifest.json")
+
+    def dt(m):
+        m["dt"] = 0.5
+
+    with _contradiction(copy, dt) as e:
+        data.open_dataset(copy)
+    assert "dt=0.5 ms, but its teacher.spec has dt=1.0 ms" in str(e.value)
+
+    def overlap(m):
+        m["splits"]["indices"]["test"].append(m["splits"]["indices"]["train"][0])
+
+    with _contradiction(copy, overlap) as e:
+        data.open_dataset(copy)
+    assert "splits 'train' and 'test' overlap" in str(e.value)
+
+    def out_of_range(m):
+        m["splits"]["indices"]["validation"].append(40)
+
+    with _contradiction(copy, out_of_range) as e:
+        data.open_dataset(copy)
+    assert "index 40, outside [0, n=40)" in str(e.value)
+
+    def n_samples(m):
+        m["n_samples"] = 50
+
+    with _contradiction(copy, n_samples) as e:
+        data.open_dataset(copy)
+    assert "n_samples=50" in str(e.value)
+
+    def outputs(m):
+        m["arrays"]["outputs/v"]["shape"] = [40, 41]
+
+    with _contradiction(copy, outputs) as e:
+        data.open_dataset(copy)
+    assert "arrays['outputs/v'] has shape [40, 41]" in str(e.value)
+
+    def spec_dt(m):  # the spec and the top level agree, but not with the arrays' history
+        m["teacher"]["spec"]["output_dt"] = 2.0
+
+    with _contradiction(copy, spec_dt) as e:
+        data.open_dataset(copy)
+    assert "give 20 output samples" in str(e.value)
+    with _contradiction(copy, spec_dt):  # resuming refuses it too
+        data.generate(TEACHER, SAMPLER, path=copy, progress=False, **ARGS)

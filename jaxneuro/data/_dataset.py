@@ -8,7 +8,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._simulator import IOSpec
 from . import _store as st
 
 
@@ -30,12 +29,24 @@ class Dataset:
         outputs: ``{name: zarr array [n, T, ...]}``, one per output channel, read lazily.
         completed_chunks: the chunks of ``chunk_size`` simulations fully written.
         complete: whether every simulation is written.
+
+    :meth:`batch` checks each chunk it reads, the first time it reads it, against the sha256
+    recorded when the chunk was written (unless opened with ``verify=False``); :meth:`verify`
+    checks them all. Indexing :attr:`inputs` / :attr:`outputs` directly reads unverified.
     """
 
-    def __init__(self, path: Path, manifest: dict, group: Any, completed: set[int]):
+    def __init__(
+        self,
+        path: Path,
+        manifest: dict,
+        group: Any,
+        completed: set[int],
+        sums: dict[int, dict[str, str]] | None = None,
+        verify: bool = True,
+    ):
         self.path = path
         self.manifest = manifest
-        self.spec = _spec(manifest["teacher"]["spec"], path)
+        self.spec = st.manifest_spec(manifest, path / st.MANIFEST)
         self.inputs = group[st.INPUTS]
         self.outputs = {
             name.split("/", 1)[1]: group[name]
@@ -43,6 +54,9 @@ class Dataset:
             if name.startswith(f"{st.OUTPUTS}/")
         }
         self.completed_chunks = frozenset(completed)
+        self._arrays = {name: group[name] for name in manifest["arrays"]}
+        self._sums = dict(sums or {}) if verify else {}
+        self._verified: set[int] = set()
 
     # --- sizes ------------------------------------------------------------------------------
     @property
@@ -111,13 +125,35 @@ class Dataset:
                 "generate() with the same arguments"
             )
         unique, inverse = np.unique(idx, return_inverse=True)
+        self._verify_chunks(np.unique(unique // self.chunk_size).tolist())
 
         def read(array):
             if unique.size == 0:
                 return np.zeros((0,) + tuple(array.shape[1:]), array.dtype)
-            return np.asarray(array.oindex[unique])[inverse]
+            try:
+                return np.asarray(array.oindex[unique])[inverse]
+            except Exception as e:  # a damaged chunk that no checksum covers (older datasets)
+                raise st.DatasetError(
+                    f"{self.path}: array {array.path!r} cannot be read ({type(e).__name__}: "
+                    f"{e}); a chunk file is corrupt or truncated"
+                ) from e
 
         return Batch(read(self.inputs), {k: read(a) for k, a in self.outputs.items()})
+
+    def verify(self) -> int:
+        """Check every written chunk against its recorded sha256 now; the number checked.
+
+        Raises :class:`DatasetError` naming the first corrupt or truncated chunk file. Chunks
+        written before checksums (or opened with ``verify=False``) are not checked.
+        """
+        self._verify_chunks(sorted(self.completed_chunks))
+        return sum(1 for c in self.completed_chunks if c in self._sums)
+
+    def _verify_chunks(self, chunks) -> None:
+        for c in chunks:
+            if c not in self._verified and c in self._sums:
+                st.verify_chunk(self.path, self._arrays, c, self._sums[c])
+            self._verified.add(c)
 
     def _written(self, idx: np.ndarray) -> np.ndarray:
         if self.complete:
@@ -134,15 +170,23 @@ class Dataset:
         )
 
 
-def open_dataset(path: str | os.PathLike, *, allow_incomplete: bool = False) -> Dataset:
+def open_dataset(
+    path: str | os.PathLike, *, allow_incomplete: bool = False, verify: bool = True
+) -> Dataset:
     """Open a dataset written by :func:`generate`, checking it against its manifest.
+
+    ``verify=False`` skips the check of each chunk's sha256 when :meth:`Dataset.batch` first
+    reads it (the manifest's and progress record's own checksums are always checked).
 
     Raises:
         FileNotFoundError: nothing at ``path``.
-        DatasetError (a ``ValueError``): no or corrupt manifest (invalid JSON, missing keys),
-            corrupt progress record, missing arrays, arrays whose shape, dtype or chunking differ
-            from the manifest, chunks recorded as written whose files are gone, or an incomplete
-            dataset unless ``allow_incomplete=True``.
+        DatasetError (a ``ValueError``), naming the file: no or corrupt manifest (not JSON,
+            missing keys, content not matching its checksum, or contradicting itself: dt and the
+            teacher's spec, sizes and array shapes, overlapping or out-of-range splits), corrupt
+            progress record, missing arrays, arrays whose shape, dtype or chunking differ from
+            the manifest, chunks recorded as written whose files are gone, or an incomplete
+            dataset unless ``allow_incomplete=True``. Later, from :meth:`Dataset.batch`: a chunk
+            whose file no longer matches its checksum.
     """
     import zarr
 
@@ -152,13 +196,13 @@ def open_dataset(path: str | os.PathLike, *, allow_incomplete: bool = False) -> 
     if not path.is_dir():
         raise st.DatasetError(f"{path} is not a dataset: a dataset is a directory (zarr store)")
     manifest = st.read_manifest(path)
-    done = st.read_progress(path, manifest["n_chunks"])
+    done, sums = st.read_progress(path, manifest["n_chunks"])
     try:
         group = zarr.open_group(path, mode="r")
     except Exception as e:  # zarr raises several types for a missing or broken store
         raise st.DatasetError(f"{path} has a manifest but no readable zarr store: {e}") from e
     check_arrays(path, manifest, group, done)
-    dataset = Dataset(path, manifest, group, done)
+    dataset = Dataset(path, manifest, group, done, sums, verify)
     if not dataset.complete and not allow_incomplete:
         raise st.DatasetError(
             f"the dataset at {path} is incomplete: {dataset.n_completed} of {dataset.n} "
@@ -197,10 +241,3 @@ def check_arrays(path: Path, manifest: dict, group: Any, done: set[int]) -> None
                     f"{path}: chunk {c} of {name!r} is recorded as written but its file {file} "
                     "is missing; the store is truncated"
                 )
-
-
-def _spec(spec: dict, path: Path) -> IOSpec:
-    try:
-        return IOSpec.from_json(spec)
-    except (KeyError, TypeError, ValueError) as e:
-        raise st.DatasetError(f"{path / st.MANIFEST}: teacher.spec is malformed ({e})") from None

@@ -45,8 +45,8 @@ def generate(
     chunk is one zarr chunk per array. ``path`` receives ``inputs [n, T, n_inputs]``, ``outputs/<name> [n, T, ...]``,
     ``manifest.json`` and ``progress.json``.
 
-    Interrupted runs resume: a chunk is recorded in ``progress.json`` (atomically) only after its
-    data is written, so calling ``generate`` again with the same arguments computes exactly the
+    Interrupted runs resume: a chunk is recorded in ``progress.json`` (atomically, with the
+    sha256 of its files, checked when it is read) only after its data is written, so calling ``generate`` again with the same arguments computes exactly the
     missing chunks, and the arrays are bit-identical to an uninterrupted run. Calling it on a
     complete dataset returns it without recomputing.
 
@@ -117,12 +117,13 @@ def generate(
             f"the manifest must be plain JSON ({e}); check sampler.describe() and the parameters"
         ) from None
     path = Path(path)
+    st.check_manifest(manifest, path)  # the teacher's outputs agree with its spec
     _prepare(path, manifest, overwrite)
 
     with st.exclusive(path):
         manifest = _reconcile(path, manifest)
         n_chunks = manifest["n_chunks"]
-        done = st.read_progress(path, n_chunks)
+        done, sums = st.read_progress(path, n_chunks)
         arrays = _arrays(path, manifest, done)
         todo = [c for c in range(n_chunks) if c not in done]
         written = sum(min(chunk_size, n - c * chunk_size) for c in done)
@@ -133,10 +134,10 @@ def generate(
             for c in todo:  # dispatch chunk c, then write chunk c-1 while c computes
                 launched = (c, run(params, key, c * chunk_size))
                 if pending is not None:
-                    _commit(path, arrays, *pending, manifest, done, bar)
+                    _commit(path, arrays, *pending, manifest, done, sums, bar)
                 pending = launched
             if pending is not None:
-                _commit(path, arrays, *pending, manifest, done, bar)
+                _commit(path, arrays, *pending, manifest, done, sums, bar)
     return open_dataset(path)
 
 
@@ -224,7 +225,7 @@ def _prepare(path: Path, manifest: dict, overwrite: bool) -> None:
         has_manifest = False
     path.mkdir(parents=True, exist_ok=True)
     if not has_manifest:
-        st.write_json(path / st.MANIFEST, manifest)
+        st.write_manifest(path, manifest)
 
 
 def _user_entries(path: Path):
@@ -321,8 +322,8 @@ def _runner(teacher: Simulator, sampler: Any, chunk_size: int):
     return run
 
 
-def _commit(path, arrays, c, result, manifest, done, bar) -> None:
-    """Write chunk ``c``'s rows, then record it as done (in that order)."""
+def _commit(path, arrays, c, result, manifest, done, sums, bar) -> None:
+    """Write chunk ``c``'s rows, then record it as done with its files' sha256 (in that order)."""
     x, outputs = result
     n, size = manifest["n"], manifest["chunk_size"]
     start, stop = c * size, min(n, (c + 1) * size)
@@ -340,7 +341,8 @@ def _commit(path, arrays, c, result, manifest, done, bar) -> None:
     for name, a in rows.items():
         _write_rows(arrays[name], start, stop, a)
     done.add(c)
-    st.write_progress(path, done, manifest["n_chunks"])
+    sums[c] = st.chunk_sums(path, arrays, c)
+    st.write_progress(path, done, manifest["n_chunks"], sums)
     bar.update(stop - start)
 
 

@@ -5,23 +5,30 @@ chunked along the first axis by ``chunk_size`` (one chunk of simulations = one f
 Beside them: ``manifest.json`` (what produced the data; written once, atomically, before any
 array) and ``progress.json`` (the chunks fully written; replaced atomically after each chunk).
 Unwritten samples read as NaN (the arrays' fill value), never as plausible zeros.
+
+Checksums: the manifest carries ``manifest_sha256`` and the progress record ``progress_sha256``
+(each the sha256 of the file's canonical JSON without that key, see :func:`jaxneuro._io.read_json`),
+and the progress record holds ``chunk_sha256``: ``{chunk: {array name: sha256 of the chunk's
+file}}``, recorded when the chunk is written and checked when it is first read. Datasets written
+before checksums (no such keys) are read unverified.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
+
+from .._io import file_sha256, write_json_atomic
+from .._io import read_json as _read_json
+from .._simulator import IOSpec
 
 FORMAT = "jaxneuro.dataset"
 FORMAT_VERSION = 1
@@ -51,49 +58,17 @@ REQUIRED = (
 INFORMATIVE = ("created", "jaxneuro_version", "jax_version", "backend", "n_devices")
 """Manifest keys that record where and when, and do not take part in the resume check."""
 
+MANIFEST_SUM, PROGRESS_SUM, CHUNK_SUMS = "manifest_sha256", "progress_sha256", "chunk_sha256"
+
 
 class DatasetError(ValueError):
     """A dataset on disk is missing, corrupt, incomplete, or does not match what was asked."""
 
 
-def write_json(path: Path, obj: Any) -> None:
-    """Write ``obj`` as JSON to ``path`` atomically and durably (temp file, fsync, replace)."""
-    text = json.dumps(obj, indent=1) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            os.fchmod(f.fileno(), 0o666 & ~_umask())  # as open() would, not mkstemp's 0o600
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where supported
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def read_json(path: Path, what: str) -> Any:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise DatasetError(f"{path} is missing: {what}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{path} is not valid JSON ({e}); the file is corrupt") from None
+def read_json(path: Path, what: str, checksum: str | None = None) -> Any:
+    """The JSON in ``path``; a :class:`DatasetError` naming it when missing (``what`` says what
+    that means), not text, not JSON, or not matching its own ``checksum`` key."""
+    return _read_json(path, error=DatasetError, checksum=checksum, missing=what)
 
 
 def jsonable(obj: Any) -> Any:
@@ -212,22 +187,86 @@ def check_manifest(manifest: Any, path: Path) -> dict:
     teacher = manifest["teacher"]
     if not (isinstance(teacher, dict) and isinstance(teacher.get("spec"), dict)):
         raise DatasetError(f"{where}: 'teacher' must hold the teacher's 'spec'")
+    _check_consistent(manifest, where)
     return manifest
+
+
+def manifest_spec(manifest: dict, where: Any) -> IOSpec:
+    """The teacher's :class:`~jaxneuro.IOSpec` recorded in ``manifest``."""
+    try:
+        return IOSpec.from_json(manifest["teacher"]["spec"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise DatasetError(f"{where}: teacher.spec is malformed ({e})") from None
+
+
+def _check_consistent(manifest: dict, where: Any) -> None:
+    """Refuse a manifest that contradicts itself: its dt and its teacher's spec, its sizes and
+    its arrays' shapes, or splits that overlap or index outside ``[0, n)``."""
+    spec = manifest_spec(manifest, where)
+    n, n_samples, dt = manifest["n"], manifest["n_samples"], manifest["dt"]
+    if isinstance(dt, bool) or not isinstance(dt, int | float) or not math.isclose(dt, spec.dt):
+        raise DatasetError(
+            f"{where} contradicts itself: dt={dt!r} ms, but its teacher.spec has dt={spec.dt} ms"
+        )
+    shape = manifest["arrays"][INPUTS]["shape"]
+    if shape != [n, n_samples, spec.n_inputs]:
+        raise DatasetError(
+            f"{where} contradicts itself: arrays[{INPUTS!r}] has shape {shape}, but n={n}, "
+            f"n_samples={n_samples} and the teacher takes {spec.n_inputs} input columns"
+        )
+    n_out = spec.n_outputs(n_samples)
+    for name, info in manifest["arrays"].items():
+        channel = name.split("/", 1)[1] if name.startswith(f"{OUTPUTS}/") else None
+        if channel in spec.output_names and info["shape"][1:2] != [n_out]:
+            raise DatasetError(
+                f"{where} contradicts itself: arrays[{name!r}] has shape {info['shape']}, but "
+                f"n_samples={n_samples} inputs give {n_out} output samples (output_dt="
+                f"{spec.output_dt} ms)"
+            )
+    seen: dict[int, str] = {}
+    for split, indices in manifest["splits"]["indices"].items():
+        if not (
+            isinstance(indices, list)
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in indices)
+        ):
+            raise DatasetError(f"{where}: split {split!r} must list integer indices")
+        for i in indices:
+            if not 0 <= i < n:
+                raise DatasetError(
+                    f"{where} contradicts itself: split {split!r} holds index {i}, outside "
+                    f"[0, n={n})"
+                )
+            if i in seen:
+                raise DatasetError(
+                    f"{where} contradicts itself: splits {seen[i]!r} and {split!r} overlap "
+                    f"(simulation {i} is in both)"
+                    if seen[i] != split
+                    else f"{where}: split {split!r} lists simulation {i} twice"
+                )
+            seen[i] = split
 
 
 def read_manifest(path: Path) -> dict:
     manifest = read_json(
-        path / MANIFEST, "not a jaxneuro dataset, or generation stopped before it began"
+        path / MANIFEST,
+        "not a jaxneuro dataset, or generation stopped before it began",
+        checksum=MANIFEST_SUM,
     )
     return check_manifest(manifest, path)
 
 
-def read_progress(path: Path, n_chunks: int) -> set[int]:
-    """The chunks recorded as fully written (empty when no progress file exists yet)."""
+def write_manifest(path: Path, manifest: dict) -> None:
+    """Write ``path/manifest.json`` atomically, with its own checksum."""
+    write_json_atomic(path / MANIFEST, manifest, indent=1, checksum=MANIFEST_SUM)
+
+
+def read_progress(path: Path, n_chunks: int) -> tuple[set[int], dict[int, dict[str, str]]]:
+    """``(done, sums)``: the chunks recorded as fully written, and the sha256 of each written
+    chunk's file per array where recorded (both empty when no progress file exists yet)."""
     file = path / PROGRESS
     if not file.exists():
-        return set()
-    record = read_json(file, "")
+        return set(), {}
+    record = read_json(file, "", checksum=PROGRESS_SUM)
     done = record.get("completed_chunks") if isinstance(record, dict) else None
     if not (
         isinstance(done, list)
@@ -237,23 +276,64 @@ def read_progress(path: Path, n_chunks: int) -> set[int]:
         raise DatasetError(
             f"{file} must list completed_chunks as integers in [0, {n_chunks}); it is corrupt"
         )
-    return set(done)
+    raw = record.get(CHUNK_SUMS, {})
+    try:
+        sums = {int(c): {str(k): str(v) for k, v in d.items()} for c, d in raw.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise DatasetError(f"{file}: {CHUNK_SUMS} must map chunks to {{array: sha256}}") from None
+    if not set(sums) <= set(done):
+        raise DatasetError(f"{file} records checksums of chunks it does not list as written")
+    return set(done), sums
 
 
-def write_progress(path: Path, done: set[int], n_chunks: int) -> None:
+def write_progress(path: Path, done: set[int], n_chunks: int, sums: Mapping) -> None:
     record = {
         "completed_chunks": sorted(done),
         "n_chunks": n_chunks,
         "complete": len(done) == n_chunks,
+        CHUNK_SUMS: {str(c): dict(sorted(sums[c].items())) for c in sorted(sums) if c in done},
     }
-    write_json(path / PROGRESS, record)
+    write_json_atomic(path / PROGRESS, record, indent=1, checksum=PROGRESS_SUM)
+
+
+def chunk_sums(root: Path, arrays: Mapping[str, Any], chunk: int) -> dict[str, str]:
+    """``{array name: sha256 of chunk's file}`` for the arrays stored as local files."""
+    out = {}
+    for name, array in arrays.items():
+        file = chunk_file(root, array, chunk)
+        if file is not None:
+            out[name] = file_sha256(file)
+    return out
+
+
+def verify_chunk(root: Path, arrays: Mapping[str, Any], chunk: int, sums: Mapping) -> None:
+    """Raise :class:`DatasetError` naming the file unless each file of ``chunk`` has the sha256
+    recorded when it was written (arrays without a recorded sum are not checked)."""
+    for name, expected in sums.items():
+        array = arrays.get(name)
+        file = None if array is None else chunk_file(root, array, chunk)
+        if file is None:
+            continue
+        try:
+            actual = file_sha256(file)
+        except FileNotFoundError:
+            raise DatasetError(
+                f"{file}: chunk {chunk} of {name!r} is recorded as written but the file is "
+                "missing; the store is truncated"
+            ) from None
+        if actual != expected:
+            raise DatasetError(
+                f"{file}: chunk {chunk} of {name!r} is corrupt or truncated: its sha256 "
+                f"{actual[:16]}... is not the {expected[:16]}... recorded in {root / PROGRESS} "
+                "when it was written. Regenerate the dataset (generate(..., overwrite=True))"
+            )
 
 
 def differences(stored: Mapping, requested: Mapping, prefix: str = "") -> list[str]:
     """Dotted keys whose values differ between two manifests (informative keys excluded)."""
     out = []
     for key in sorted(set(stored) | set(requested)):
-        if not prefix and key in INFORMATIVE:
+        if not prefix and (key in INFORMATIVE or key == MANIFEST_SUM):
             continue
         name = f"{prefix}{key}"
         a, b = stored.get(key, "<absent>"), requested.get(key, "<absent>")
