@@ -30,6 +30,7 @@ import numpy as np
 
 FORMATS = ("npz", "zarr")
 MANIFEST = "manifest.json"
+TRACES_SUM = "manifest_sha256"
 
 
 # ------------------------------------------------------------------------- atomic writing
@@ -161,6 +162,17 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def path_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, or of a folder: each file's relative path and sha256, in order."""
+    path = Path(path)
+    if not path.is_dir():
+        return file_sha256(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(path).as_posix()}\0{file_sha256(file)}\n".encode())
+    return digest.hexdigest()
+
+
 def json_sha256(obj: Any) -> str:
     """Hex sha256 of ``obj``'s canonical JSON: sorted keys, no spaces, ASCII.
 
@@ -240,8 +252,9 @@ def save_traces(
 ) -> Path:
     """Write ``arrays`` to ``directory/traces.{npz,zarr}`` and ``manifest`` to ``manifest.json``.
 
-    The manifest gains a ``"traces"`` entry naming the file, its format, and each array's shape
-    and dtype. The traces are written first and the manifest last, both atomically.
+    The manifest gains a ``"traces"`` entry naming the file, its format, each array's shape and
+    dtype, and the traces' ``sha256`` (:func:`path_sha256`); the manifest carries its own
+    ``manifest_sha256``. The traces are written first and the manifest last, both atomically.
 
     Returns:
         The path of the traces file (or zarr folder).
@@ -267,16 +280,32 @@ def save_traces(
         "file": target.name,
         "format": fmt,
         "arrays": {k: {"shape": list(a.shape), "dtype": str(a.dtype)} for k, a in arrays.items()},
+        "sha256": path_sha256(target),
     }
-    write_json(directory / MANIFEST, _jsonable(manifest))
+    write_json_atomic(directory / MANIFEST, _jsonable(manifest), checksum=TRACES_SUM)
     return target
 
 
 def load_traces(directory: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read what :func:`save_traces` wrote: ``(arrays, manifest)``."""
+    """Read what :func:`save_traces` wrote: ``(arrays, manifest)``.
+
+    A :class:`~jaxneuro.data.DatasetError` naming the file when the manifest or the traces are
+    corrupt (checksums; files from before checksums are read unverified).
+    """
+    from .data import DatasetError
+
     directory = Path(directory)
-    manifest = read_json(directory / MANIFEST)
-    target = directory / manifest["traces"]["file"]
+    manifest = read_json(directory / MANIFEST, error=DatasetError, checksum=TRACES_SUM)
+    try:
+        target = directory / manifest["traces"]["file"]
+    except (KeyError, TypeError):
+        raise DatasetError(f"{directory / MANIFEST} does not name its traces file") from None
+    expected = manifest["traces"].get("sha256")
+    if expected is not None and target.exists() and path_sha256(target) != expected:
+        raise DatasetError(
+            f"{target} is corrupt or truncated: its sha256 is not the one recorded in "
+            f"{directory / MANIFEST} when it was written"
+        )
     if manifest["traces"]["format"] == "npz":
         with np.load(target, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}

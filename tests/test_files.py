@@ -145,3 +145,28 @@ def test_checkpoint_truncated_and_legacy(tmp_path):
     save_file(legacy, str(path), metadata={"metadata": json.dumps({"old": True})})
     tree, meta = load_tree(path, TREE)
     assert meta == {"old": True} and np.array_equal(tree["b"], TREE["b"])
+
+
+# ----------------------------------------------------------------------------------- traces
+
+
+@pytest.mark.parametrize("fmt", ["npz", "zarr"])
+def test_traces_carry_checksums(tmp_path, fmt):
+    from jaxneuro.data import DatasetError
+
+    arrays = {"v": np.linspace(-70.0, 30.0, 600).reshape(3, 200), "spikes": np.eye(3, 200)}
+    target = _io.save_traces(tmp_path, arrays, {"model": "lif"}, fmt=fmt)
+    loaded, manifest = _io.load_traces(tmp_path)
+    np.testing.assert_array_equal(loaded["v"], arrays["v"])
+    assert manifest["traces"]["sha256"] == _io.path_sha256(target)
+    chunks = sorted(f for f in target.rglob("*") if f.is_file() and "c" in f.parts)
+    files = [target] if fmt == "npz" else chunks
+    raw = bytearray(files[0].read_bytes())
+    raw[len(raw) // 2] ^= 0x08
+    files[0].write_bytes(bytes(raw))
+    with pytest.raises(DatasetError, match=rf"{target} is corrupt or truncated"):
+        _io.load_traces(tmp_path)
+    text = (tmp_path / "manifest.json").read_text()
+    (tmp_path / "manifest.json").write_text(text.replace('"lif"', '"hh"'))
+    with pytest.raises(DatasetError, match=r"manifest.json is corrupt: .*manifest_sha256"):
+        _io.load_traces(tmp_path)
