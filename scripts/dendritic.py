@@ -24,6 +24,7 @@ import jax
 import numpy as np
 
 import jaxneuro as jn
+from jaxneuro._saving import write_card
 from jaxneuro.models import LINEAR_SYNAPSES, ReducedL5PC
 from jaxneuro.surrogates import ELM, TCN
 from jaxneuro.training import FitConfig, LossMix
@@ -399,14 +400,14 @@ def ship(work: Path, max_params: int = 100_000) -> None:
         threshold, decoded = spike_decoding(
             surrogate, params, jn.data.open_dataset(dataset_path(work, cell))
         )
-        card = json.loads((source / "card.json").read_text())
+        card = jn.read_card(source)
         card["spike_threshold"] = threshold
         card["fidelity"]["spikes"] |= decoded
         card["fidelity"]["spike_window_ms"] = 3.0
         target = PACKAGE / name
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(source, target)
-        (target / "card.json").write_text(json.dumps(card, indent=2, default=float))
+        write_card(target, card)  # re-sealed: the card's checksums cover the edit
         print(f"{name}: {best['name']} ({best['n_params']} params) AUC {best['spikes']['auc']:.4f}")
 
 
