@@ -87,10 +87,10 @@ class Pretrained(Simulator):
 
     def __init__(self, name: str, *, dt: float | None = None):
         from .._registry import family
-        from .._saving import read_card, spec_from_json
+        from .._saving import read_card
 
         card = read_card(name)
-        spec = spec_from_json(card["spec"])
+        spec = IOSpec.from_json(card["spec"])
         if dt is not None and dt != spec.dt:
             raise ValueError(
                 f"{name!r} was trained at dt={spec.dt} ms and cannot run at dt={dt!r} ms; "
