@@ -17,7 +17,7 @@ from typing import Any
 import jax
 
 from ._io import file_sha256, read_json, write_json_atomic
-from ._registry import create
+from ._registry import create, surrogate_families
 from ._simulator import IOSpec, Simulator
 from .training._checkpoint import CheckpointError, load_tree, save_tree
 
@@ -27,11 +27,8 @@ WEIGHTS_SUM, CARD_SUM = "weights_sha256", "card_sha256"
 
 
 def _families() -> dict[str, type]:
-    from . import surrogates
-
-    return {
-        name: getattr(surrogates, name) for name in ("TCN", "CNNLSTM", "ConvEncoderDecoder", "ELM")
-    }
+    """Registered surrogate families by class name (the name a model card records)."""
+    return {cls.__name__: cls for cls in surrogate_families().values()}
 
 
 spec_from_json = IOSpec.from_json
