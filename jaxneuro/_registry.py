@@ -99,8 +99,7 @@ def register_family(name: str, cls: type, description: str, *, overwrite: bool =
     simulator is registered as ``name`` too: ``create(name, teacher=…, teacher_kwargs=…, dt=…,
     **sizes)`` (see :func:`jaxneuro.surrogates.on_teacher`).
     """
-    from .surrogates._base import Surrogate  # lazy: the surrogates package imports this module
-    from .surrogates._registered import DEFAULT_TEACHER, on_teacher
+    from .surrogates import DEFAULT_TEACHER, Surrogate, on_teacher  # lazy: they import this module
 
     _ensure_builtins()
     if not (isinstance(cls, type) and issubclass(cls, Surrogate)):

@@ -19,7 +19,7 @@ import jax
 from ._io import file_sha256, read_json, write_json_atomic
 from ._registry import create, surrogate_families
 from ._simulator import IOSpec, Simulator
-from .training._checkpoint import CheckpointError, load_tree, save_tree
+from .training import CheckpointError, load_tree, save_tree
 
 FORMAT = "jaxneuro-surrogate/1"
 WEIGHTS, CARD = "weights.safetensors", "card.json"

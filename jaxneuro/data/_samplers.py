@@ -17,9 +17,14 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..stimuli import doubly_stochastic, ornstein_uhlenbeck
-from ..stimuli._checks import float_dtype, n_samples
-from ..stimuli._doubly_stochastic import HOLD_MENU_MS, SIGMA_MENU_MS, _plan
+from .._simulator import n_samples
+from ..stimuli import (
+    HOLD_MENU_MS,
+    SIGMA_MENU_MS,
+    check_doubly_stochastic,
+    doubly_stochastic,
+    ornstein_uhlenbeck,
+)
 
 Range = tuple[float, float]
 
@@ -61,8 +66,8 @@ def _uniform(key: PRNGKeyArray, r: Range) -> Array:
     """U(lo, hi); exactly ``lo`` for a degenerate range (no sampling error)."""
     lo, hi = r
     if lo == hi:
-        return jnp.asarray(lo, float_dtype())
-    return jax.random.uniform(key, (), float_dtype(), lo, hi)
+        return jnp.asarray(lo, jnp.result_type(float))
+    return jax.random.uniform(key, (), jnp.result_type(float), lo, hi)
 
 
 def max_events(rate_hz: float, duration_ms: float) -> int:
@@ -255,7 +260,7 @@ class OlahSynaptic(Sampler):
 
     def __call__(self, key: PRNGKeyArray) -> Float[Array, "T 3"]:
         k_scale, k_silent, k_events, k_current = jax.random.split(key, 4)
-        dtype = float_dtype()
+        dtype = jnp.result_type(float)
         s = jax.random.uniform(k_scale, (), dtype, 0.0, self.s_max)
         rates = s * jnp.asarray([self.exc_rate, self.inh_rate], dtype)
         budget = max_events(
@@ -368,12 +373,8 @@ class BeniaguevSynaptic(Sampler):
         return {name: getattr(self, name) for name in names}
 
     def __check_init__(self):
-        _plan(
-            duration=self.duration_ms,
-            dt=self.dt,
-            segment_lengths=self.segment_lengths,
-            tree=self.tree,
-            **self._options(),
+        check_doubly_stochastic(
+            self.duration_ms, self.dt, self.segment_lengths, self.tree, **self._options()
         )
 
     @property

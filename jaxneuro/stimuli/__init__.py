@@ -12,6 +12,9 @@ from ._currents import (
 from ._currents import (
     step as step,
 )
+from ._doubly_stochastic import HOLD_MENU_MS as HOLD_MENU_MS
+from ._doubly_stochastic import SIGMA_MENU_MS as SIGMA_MENU_MS
+from ._doubly_stochastic import check_doubly_stochastic as check_doubly_stochastic
 from ._doubly_stochastic import (
     doubly_stochastic as doubly_stochastic,
 )
@@ -24,6 +27,9 @@ from ._spike_trains import (
 from ._stack import stack as stack
 
 __all__ = [
+    "HOLD_MENU_MS",
+    "SIGMA_MENU_MS",
+    "check_doubly_stochastic",
     "doubly_stochastic",
     "inhomogeneous_poisson",
     "ornstein_uhlenbeck",

@@ -394,6 +394,12 @@ class _Uniforms:
         return -jnp.log1p(-self.parts[name])
 
 
+def check_doubly_stochastic(duration, dt, segment_lengths, tree, **options) -> None:
+    """Validate :func:`doubly_stochastic`'s arguments without drawing (a ``ValueError`` naming
+    the bad one); ``options`` are its keyword arguments from ``branch`` on."""
+    _plan(duration=duration, dt=dt, segment_lengths=segment_lengths, tree=tree, **options)
+
+
 def _menu_draw(u: _Uniforms, name: str, menu: Array, jitter: Array) -> Array:
     value = menu[u.integer(f"{name}_pick", menu.shape[0])]
     return value + u.uniform(f"{name}_jitter", -jitter, jitter)

@@ -3,6 +3,7 @@
 from ._base import Autoregressive as Autoregressive
 from ._base import Scaling as Scaling
 from ._base import Surrogate as Surrogate
+from ._base import logits_name as logits_name
 from ._cnn_lstm import CNNLSTM as CNNLSTM
 from ._elm import ELM as ELM
 from ._encoder_decoder import ConvEncoderDecoder as ConvEncoderDecoder

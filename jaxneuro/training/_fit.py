@@ -19,8 +19,7 @@ from tqdm.auto import tqdm
 
 from .._io import atomic_write
 from ..data import Dataset, open_dataset
-from ..surrogates import Autoregressive, Surrogate
-from ..surrogates._base import Scaling
+from ..surrogates import Autoregressive, Scaling, Surrogate
 from ._checkpoint import CheckpointError, load_tree, save_tree
 from ._losses import LossMix
 

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from .._simulator import EVENTS, RATE, TRACE, Channel, Outputs
-from ..surrogates._base import logits_name
+from ..surrogates import logits_name
 
 
 class LossMix(eqx.Module):
