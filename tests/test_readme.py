@@ -12,7 +12,9 @@ import contextlib
 import io
 import re
 import shlex
+import sys
 import traceback
+import types
 from pathlib import Path
 
 import pytest
@@ -62,6 +64,18 @@ def run_blocks(path: Path, blocks: list[tuple[int, str]], namespace: dict) -> No
             pytest.fail(f"{where}, line {line}: {text}\n{detail}", pytrace=False)
 
 
+@contextlib.contextmanager
+def module_namespace(name: str):
+    """The namespace of a fresh module registered as ``name`` in ``sys.modules`` (classes defined
+    in it, e.g. equinox modules, look their module up there)."""
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    try:
+        yield module.__dict__
+    finally:
+        sys.modules.pop(name, None)
+
+
 @pytest.fixture
 def fresh_dir(tmp_path, monkeypatch):
     """A temporary working directory, a headless matplotlib backend."""
@@ -76,8 +90,7 @@ def test_readme_has_python_blocks():
 
 @pytest.mark.slow
 def test_readme_python_blocks_run_in_order(fresh_dir):
-    namespace = {"__name__": "__readme__"}
-    with contextlib.redirect_stdout(io.StringIO()):
+    with module_namespace("__readme__") as namespace, contextlib.redirect_stdout(io.StringIO()):
         run_blocks(README, fenced_blocks(README, "python"), namespace)
 
 
@@ -134,3 +147,29 @@ def test_readme_cli_commands_and_options_exist(capsys):
             assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", helps[sub]), (
                 f"README: `jaxneuro {' '.join(words)}`: {sub} has no option {option}"
             )
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_relative_links_resolve():
+    """Links between README.md, docs/ and benchmarks/README.md point at files and headings that
+    exist (text moved out of the README must stay reachable)."""
+    pages = [README, ROOT / "benchmarks" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text(encoding="utf-8")):
+            if re.match(r"[a-z]+:", target):
+                continue
+            file, _, anchor = target.partition("#")
+            path = (page.parent / file).resolve() if file else page
+            if not path.exists():
+                broken.append(f"{page.name}: {target} (no such file)")
+            elif anchor and path.suffix == ".md":
+                text = path.read_text(encoding="utf-8")
+                headings = re.findall(r"^#+ (.+)$", text, flags=re.M)
+                if anchor not in {_anchor(h) for h in headings}:
+                    broken.append(f"{page.name}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
