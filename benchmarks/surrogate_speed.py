@@ -24,7 +24,7 @@ import numpy as np
 
 import jaxneuro as jn
 from jaxneuro._saving import read_card
-from jaxneuro.cli import sampler_from_description
+from jaxneuro.data import sampler_from_description
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -36,9 +36,8 @@ import optax
 
 from . import __version__, _io, _saving, metrics
 from . import optimize as jo
-from .cli import OLAH_INPUTS, fidelity_rows, format_table, seconds, takes_olah
-from .data import OlahSynaptic
-from .evaluation import evaluate
+from .data import OLAH_INPUTS, OlahSynaptic, takes_olah
+from .evaluation import evaluate, fidelity_rows, format_seconds, format_table
 
 SHIPPED = "hh-elm"
 RECIPES = ("hh-tcn", "hh-cnnlstm", "hh-elm")
@@ -288,7 +287,7 @@ def design_rows(d: dict) -> list[tuple[str, ...]]:
         ("surrogate", "designed via surrogate"),
     ]:
         e = d[key]
-        wall = seconds(e["wall_s_with_compile"]) if "wall_s_with_compile" in e else "-"
+        wall = format_seconds(e["wall_s_with_compile"]) if "wall_s_with_compile" in e else "-"
         rows.append(
             (
                 label,
@@ -505,5 +504,5 @@ def run(
     written = ", ".join(
         str(out / f) for f in ("summary.json", *summary["files"]) if (out / f).exists()
     )
-    echo(f"\nwrote {written} ({seconds(summary['wall_s'])} in all)")
+    echo(f"\nwrote {written} ({format_seconds(summary['wall_s'])} in all)")
     return summary

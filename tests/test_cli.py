@@ -1,6 +1,7 @@
 """The ``jaxneuro`` command: listing, simulation files, equality with the library, errors."""
 
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -14,18 +15,44 @@ import zarr
 
 import jaxneuro
 from jaxneuro import _io, cli, stimuli
+from jaxneuro.cli import _args, _generate, _main, _simulate, _stimulus
+from jaxneuro.evaluation import THRESHOLDS
 
 QUIET = ["--no-progress"]
 
 
-def test_models_lists_every_simulator_with_its_spec(capsys):
+def test_models_lists_one_readable_line_per_simulator(capsys):
     assert cli.main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    listing = jaxneuro.available()
+    assert [line.split()[0] for line in lines] == list(listing)
+    assert all(len(line) <= 120 for line in lines)
+    by_name = dict(zip(listing, lines, strict=True))
+    assert by_name["hh"].split(None, 1)[1] == (f"{listing['hh']} (dt 0.025 ms: i_ext -> v, spikes)")
+    assert by_name["hh-synaptic"].endswith("(dt 1 ms: i_ext, exc, inh -> v, spikes)")
+    assert by_name["reduced-l5pc"].endswith("(dt 1 ms: exc0-46, inh0-46 -> v, spikes)")
+    assert "of hh-synaptic" in by_name["hh-tcn"]  # a shortened description keeps its gist
+
+    assert cli.main(["models", "--long"]) == 0
     text = capsys.readouterr().out
-    for name in ("hh", "lif", "adex", "izhikevich"):
-        assert f"\n{name}: " in "\n" + text
-    for name, description in jaxneuro.available().items():
+    for name, description in listing.items():
         assert f"{name}: {description}" in text
         assert jaxneuro.create(name).spec.describe() in text
+
+
+def test_models_line_summarises_channels():
+    from jaxneuro._simulator import EVENTS, Channel, IOSpec
+    from jaxneuro.cli._models import channels_summary, model_line
+
+    spec = IOSpec(
+        dt=0.01,
+        inputs=(Channel("sound", "Pa"),),
+        outputs=(Channel("rate", "spikes/s", "rate", width=201), Channel("a3", "1", EVENTS)),
+        output_dt=0.05,
+    )
+    assert channels_summary(spec) == "dt 0.01 ms, outputs every 0.05 ms: sound -> rate[201], a3"
+    line = model_line("ear", "word " * 40 + "(x=1)", spec, width=5, limit=100)
+    assert len(line) <= 100 and line.startswith("ear  word word") and "... (dt 0.01" in line
 
 
 def test_simulate_hh_population_equals_library_call(tmp_path, capsys):
@@ -48,10 +75,18 @@ def test_simulate_hh_population_equals_library_call(tmp_path, capsys):
 
     with np.load(out / "traces.npz", allow_pickle=False) as f:
         traces = {k: f[k] for k in f.files}
-    assert traces["v"].shape == traces["spikes"].shape == (4, 1200)
-    np.testing.assert_allclose(traces["t"], 0.025 * np.arange(1, 1201))
+    assert sorted(traces) == ["amplitude", "spike_cells", "spike_times", "t", "v"]
+    assert traces["v"].shape == (4, 1200)
+    t = 0.025 * np.arange(1, 1201)
+    np.testing.assert_allclose(traces["t"], t)
     amplitudes = stim["amplitude"] * np.arange(1, 5) / 4
     np.testing.assert_allclose(traces["amplitude"], amplitudes, rtol=1e-6)
+    assert manifest["events"]["spikes"] == {
+        "from": "counts",
+        "arrays": ["spike_times", "spike_cells"],
+        "n_events": len(traces["spike_times"]),
+    }
+    assert manifest["units"]["spike_times"] == "ms" and manifest["units"]["v"] == "mV"
 
     # The same population through the library directly, in one call (the CLI runs in chunks).
     sim = jaxneuro.create("hh")
@@ -59,8 +94,82 @@ def test_simulate_hh_population_equals_library_call(tmp_path, capsys):
     x = jnp.asarray(amplitudes, jnp.float32)[:, None, None] * step[None, :, None]
     direct, _ = jaxneuro.population(sim, sim.init(), x)
     np.testing.assert_allclose(traces["v"], direct["v"], rtol=0, atol=1e-3)
-    np.testing.assert_array_equal(traces["spikes"], direct["spikes"])
-    assert traces["spikes"].sum(axis=1)[-1] > 0  # the full 10 uA/cm2 step fires
+    cells, samples = np.nonzero(np.asarray(direct["spikes"]))  # sorted by cell, then time
+    assert np.asarray(direct["spikes"]).max() == 1
+    np.testing.assert_array_equal(traces["spike_cells"], cells)
+    np.testing.assert_allclose(traces["spike_times"], t[samples])
+    assert traces["spike_cells"].dtype == np.int32
+    assert (traces["spike_cells"] == 3).sum() > 0  # the full 10 uA/cm2 step fires
+
+
+def test_simulate_surrogate_writes_spike_probabilities(tmp_path, capsys):
+    """A surrogate's spikes are probabilities: written dense as such, with the events decoded at
+    the card's threshold (recorded), not as counts."""
+    out = tmp_path / "s"
+    args = ["simulate", "lif-tcn", "--n", "3", "--duration", "200", "--amplitude", "2.5"]
+    assert cli.main([*args, "--out", str(out), *QUIET]) == 0
+    assert "probability > " in capsys.readouterr().out
+    arrays, manifest = _io.load_traces(out)
+    assert "spikes" not in arrays and "spike_logits" not in arrays
+    prob = arrays["spike_probability"]
+    assert prob.shape == (3, 200) and prob.dtype == np.float32
+    assert prob.min() >= 0 and prob.max() <= 1
+    sim = jaxneuro.create("lif-tcn")
+    threshold = jaxneuro.read_card("lif-tcn")["spike_threshold"]
+    record = manifest["events"]["spikes"]
+    assert record["from"] == "probability" and record["threshold"] == threshold
+    assert record["probability"] == "spike_probability" and "peaks" in record["decoding"]
+    assert manifest["units"]["spike_probability"] == "probability per sample"
+    assert manifest["params"] is None and len(manifest["params_sha256"]) == 64  # weights: a hash
+    decoded = jaxneuro.metrics.decode_spikes(prob, threshold, 2, mode="peak")
+    cells, samples = np.nonzero(decoded)
+    np.testing.assert_array_equal(arrays["spike_cells"], cells)
+    np.testing.assert_allclose(arrays["spike_times"], samples + 1.0)
+    assert len(cells) > 0  # 2.5 nA makes LIF fire
+    direct, _ = jaxneuro.population(
+        sim,
+        sim.init(),
+        _stimulus.make_inputs(
+            sim.spec, manifest["stimulus"], arrays["amplitude"], jax.random.key(0)
+        ),
+    )
+    np.testing.assert_allclose(prob, direct["spikes"], atol=1e-5)
+
+    # --threshold chooses another one; it is refused for a model whose spikes are counts.
+    assert cli.main([*args, "--threshold", "0.9", "--out", str(tmp_path / "t"), *QUIET]) == 0
+    assert _io.load_traces(tmp_path / "t")[1]["events"]["spikes"]["threshold"] == 0.9
+    assert cli.main(["simulate", "lif", "--threshold", "0.5", "--out", str(tmp_path / "u")]) == 2
+    assert "outputs spike counts" in capsys.readouterr().err
+    assert not (tmp_path / "u").exists()
+
+
+def test_event_arrays_are_lossless_for_counts():
+    from jaxneuro._simulator import EVENTS, Channel, IOSpec
+
+    spec = IOSpec(
+        dt=0.5,
+        inputs=(Channel("i", "nA"),),
+        outputs=(
+            Channel("spikes", "count", EVENTS),
+            Channel("fibres", "count", EVENTS, width=2),
+            Channel("odd", "count", EVENTS),
+        ),
+    )
+    spikes = np.zeros((2, 4), np.float32)
+    spikes[0, 1], spikes[1, 3] = 2, 1  # two spikes in one sample: two entries
+    fibres = np.zeros((2, 4, 2), np.float32)
+    fibres[1, 2, 1] = 1
+    odd = np.full((2, 4), 0.25, np.float32)  # not counts: kept dense, as it is
+    outputs = {"spikes": spikes, "fibres": fibres, "odd": odd}
+    times = 0.5 * np.arange(1, 5)
+    arrays, record, units, dense = _simulate.event_arrays(spec, outputs, times, 0.5)
+    assert list(outputs) == ["odd"]
+    np.testing.assert_array_equal(arrays["spike_times"], [1.0, 1.0, 2.0])
+    np.testing.assert_array_equal(arrays["spike_cells"], [0, 0, 1])
+    assert arrays["fibres_times"].tolist() == [1.5] and arrays["fibres_columns"].tolist() == [1]
+    assert record["spikes"]["n_events"] == 3 and record["fibres"]["arrays"][-1] == "fibres_columns"
+    assert "odd" not in record and units["fibres_cells"] == "cell index"
+    np.testing.assert_array_equal(dense["spikes"], spikes)
 
 
 def test_simulate_zarr(tmp_path):
@@ -100,12 +209,100 @@ def test_current_stimuli(tmp_path, stimulus):
     assert np.isfinite(arrays["v"]).all()
 
 
-def test_duration_rounds_like_the_stimuli(tmp_path):
-    # 0.0625 ms / 0.025 ms = 2.5 samples: the CLI and jaxneuro.stimuli must agree on T (3).
-    args = ["simulate", "hh", "--n", "1", "--duration", "0.0625", "--out", str(tmp_path)]
-    assert cli.main(args + QUIET) == 0
-    arrays, manifest = _io.load_traces(tmp_path)
-    assert manifest["n_samples"] == 3 and arrays["v"].shape == (1, 3)
+def test_duration_must_be_whole_samples(tmp_path, capsys, monkeypatch):
+    # 0.0625 ms / 0.025 ms = 2.5 samples: an error, not a silently shorter (or longer) run.
+    monkeypatch.setattr(_simulate, "run_chunked", _never)
+    args = ["simulate", "hh", "--n", "1", "--duration", "0.0625", "--out", str(tmp_path / "o")]
+    assert cli.main(args + QUIET) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "jaxneuro: error: --duration 0.0625 ms is not a whole number of samples of the model's "
+        "sample interval of 0.025 ms (2.5 samples); pass a multiple of 0.025 ms\n"
+    )
+    args = ["simulate", "lif", "--dt", "0.3", "--duration", "10", "--out", str(tmp_path / "o")]
+    assert cli.main(args + QUIET) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jaxneuro: error: --duration 10 ms is not a whole number of samples")
+    assert "of --dt 0.3 ms (33.3333 samples)" in err and err.count("\n") == 1
+    for command in (["generate", "lif"], ["evaluate", "lif-tcn"]):
+        assert cli.main([*command, "--duration", "10.05", "--out", str(tmp_path / "o")]) == 2
+        assert "--duration 10.05 ms is not a whole number of samples" in capsys.readouterr().err
+    assert cli.main(["evaluate", "lif-tcn", "--burn-in", "0.5", "--out", str(tmp_path / "o")]) == 2
+    assert "--burn-in 0.5 ms is shorter than one sample" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("the simulation ran")
+
+
+def test_unwritable_output_is_refused_before_simulating(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(_simulate, "run_chunked", _never)
+    (tmp_path / "file").write_text("not a folder")
+    for out, message in [
+        (tmp_path / "file", f"--out {tmp_path / 'file'} exists and is not a folder"),
+        (
+            tmp_path / "file" / "run",
+            f"--out {tmp_path / 'file' / 'run'} cannot be created: {tmp_path / 'file'} is not a folder",
+        ),
+    ]:
+        assert cli.main(["simulate", "lif", "--duration", "10", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err == f"jaxneuro: error: {message}\n"
+
+    def read_only(*args, **kwargs):  # what a read-only folder does (root ignores chmod)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(_args.tempfile, "TemporaryFile", read_only)
+    for command in (["simulate", "lif"], ["generate", "lif"], ["demo"]):
+        assert cli.main([*command, "--out", str(tmp_path / "ro" / "run")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"jaxneuro: error: cannot write to --out {tmp_path / 'ro' / 'run'}")
+        assert "Permission denied" in err and err.count("\n") == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_folder_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(_simulate, "run_chunked", _never)
+    (tmp_path / "ro").mkdir(mode=0o555)
+    assert cli.main(["simulate", "lif", "--out", str(tmp_path / "ro")]) == 2
+    assert "cannot write to --out" in capsys.readouterr().err
+
+
+def test_os_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    def unreadable(path, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(jaxneuro.data, "open_dataset", unreadable)
+    argv = ["fit", "tcn", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "f")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == f"jaxneuro: error: {(tmp_path / 'd').resolve()}: Permission denied\n"
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_io, "save_traces", disk_full)
+    argv = ["simulate", "lif", "--n", "1", "--duration", "5", "--out", str(tmp_path / "s")]
+    assert cli.main([*argv, *QUIET]) == 1  # found while running
+    assert capsys.readouterr().err == "jaxneuro: error: No space left on device\n"
+
+
+def test_missing_or_unreadable_card_and_dataset(tmp_path, capsys):
+    (tmp_path / "card").mkdir()
+    (tmp_path / "card" / "card.json").mkdir()  # a card that cannot be read as a file
+    (tmp_path / "data").write_text("not a dataset")
+    for argv, message in [
+        (["evaluate", str(tmp_path / "card")], "has no card.json"),
+        (["evaluate", str(tmp_path / "none")], "no saved surrogate at"),
+        (["fit", "tcn", "--data", str(tmp_path / "data")], "is not a dataset"),
+        (["fit", "tcn", "--data", str(tmp_path / "none")], "no dataset at"),
+    ]:
+        assert cli.main([*argv, "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("jaxneuro: error: ") and message in err, err
+        assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.slow  # jax.random.poisson compiles slowly
@@ -125,7 +322,7 @@ def test_poisson_drives_synapses_and_seed_reproduces(tmp_path):
 
     # The recorded stimulus rebuilds the input; the library gives the same traces.
     sim = jaxneuro.create("hh-synaptic")
-    x = cli.make_inputs(sim.spec, manifest["stimulus"], a["amplitude"], jax.random.key(0))
+    x = _stimulus.make_inputs(sim.spec, manifest["stimulus"], a["amplitude"], jax.random.key(0))
     assert x[:, :, 0].max() == 0 and x[:, :, 1:].sum() > 0
     direct, _ = jaxneuro.population(sim, sim.init(), x)
     np.testing.assert_allclose(a["v"], direct["v"], rtol=0, atol=1e-3)
@@ -296,8 +493,8 @@ def test_generate_resumes_an_interrupted_run(lif_data, tmp_path, monkeypatch, ca
 
 
 def _sampler(argv, model="hh-synaptic"):
-    args = cli._parser().parse_args(["generate", model, "--out", "x", *argv])
-    return cli._make_sampler(args, jaxneuro.create(model).spec, 100.0)
+    args = _main.parser().parse_args(["generate", model, "--out", "x", *argv])
+    return _generate.make_sampler(args, jaxneuro.create(model).spec, 100.0)
 
 
 def test_generate_solver_dt_reaches_the_card(tmp_path, capsys):
@@ -311,7 +508,7 @@ def test_generate_solver_dt_reaches_the_card(tmp_path, capsys):
     assert cli.main([*fit, "--eval-every", "1", "--window", "8", "--batch-size", "2", *QUIET]) == 0
     card = json.loads((tmp_path / "f" / "surrogate" / "card.json").read_text())
     assert card["teacher"] == {"name": "lif", "kwargs": {"dt": 1.0, "solver_dt": 0.5}}
-    assert "spike_threshold" not in card or card["spike_threshold"] in cli.THRESHOLDS
+    assert "spike_threshold" not in card or card["spike_threshold"] in THRESHOLDS
     assert cli.main([*argv, "--solver-dt", "0.3", "--out", str(tmp_path / "e"), *QUIET]) == 2
     assert "solver_dt=0.3 ms must divide the sample interval dt=1.0 ms" in capsys.readouterr().err
 
@@ -362,7 +559,7 @@ def test_fit_saves_the_library_fit_with_a_card(lif_data, lif_fit, capsys):
     assert card["data"]["sampler"]["class"] == "OUCurrent" and card["data"]["n"] == 12
     assert card["training"]["config"]["steps"] == 20 and len(card["training"]["history"]) == 3
     calibration = card["spike_threshold_calibration"]
-    assert card["spike_threshold"] == calibration["threshold"] in cli.THRESHOLDS
+    assert card["spike_threshold"] == calibration["threshold"] in THRESHOLDS
     assert calibration["split"] == "validation" and 0 <= calibration["f1_pooled"] <= 1
     record = json.loads((lif_fit / "fit.json").read_text())
     assert record["settings"]["options"] == {"n_layers": 2, "channels": 4, "kernel_sizes": [8, 4]}
@@ -428,7 +625,7 @@ def _io_tree(out):
         (["--window", "500"], "exceed the dataset's 150"),
         (["--lr", "0"], "argument --lr: must be positive"),
         (["--rollout", "4"], "rollout needs an autoregressive surrogate (e.g. CNNLSTM), not TCN"),
-        (["--feedback-noise", "0.5"], "feedback_noise_mv needs a surrogate fed its own voltage"),
+        (["--feedback-noise", "0.5"], "feedback_noise_mv needs a surrogate fed its own"),
         (["--feedback-noise", "-1"], "argument --feedback-noise"),
         (["--v-huber", "0"], "argument --v-huber: must be positive"),
     ],

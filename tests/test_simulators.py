@@ -8,7 +8,7 @@ import pytest
 
 import jaxneuro as jn
 from jaxneuro._saving import read_card
-from jaxneuro.cli import sampler_from_description
+from jaxneuro.data import sampler_from_description
 
 # A short input per simulator that makes it fire: (duration ms, builder(T, dt, key) -> [T, n_in]).
 # Currents are in each model's own unit (HH µA/cm², LIF nA, AdEx pA, Izhikevich dimensionless).

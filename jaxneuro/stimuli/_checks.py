@@ -11,6 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
+from .._simulator import n_samples as core_n_samples
+
 Kind = Literal["finite", "nonnegative", "positive"]
 
 _WHAT = {
@@ -51,7 +53,8 @@ def static_number(name: str, value: object, kind: Kind = "finite") -> float:
 
 
 def n_samples(duration: float, dt: float) -> int:
-    """T = round(duration / dt) samples; both in ms, positive and finite."""
+    """T = duration / dt samples (:func:`jaxneuro._simulator.n_samples`: ``dt`` must divide
+    ``duration``); both concrete numbers of ms, positive and finite."""
     duration = static_number("duration", duration, "positive")
     dt = static_number("dt", dt, "positive")
     t = index(duration, dt)
@@ -59,7 +62,7 @@ def n_samples(duration: float, dt: float) -> int:
         raise ValueError(
             f"duration={duration!r} ms with dt={dt!r} ms gives {t} samples; need at least one"
         )
-    return t
+    return core_n_samples(duration, dt)
 
 
 def index(time: float, dt: float) -> int:
