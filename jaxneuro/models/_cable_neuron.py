@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import diffrax
 import equinox as eqx
@@ -12,24 +11,16 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._simulator import (
-    EVENTS,
-    TRACE,
-    Channel,
-    IOSpec,
-    Outputs,
-    Params,
-    Simulator,
-    State,
-)
+from .._simulator import EVENTS, TRACE, Channel, IOSpec, Outputs, Params, State
 from ..solvers import CableBackwardEuler, CableTerm, CableTree, spike_fn
-from . import _dendritic_channels as channels
-from . import _receptors as rec
 from ._morphology import SOMA, Morphology
-from ._point_neuron import _as_float_tree, checkpointed_scan, guard_divergence, start
-from ._receptors import AMPA, GABA_A, NMDA, Receptor
-from ._stepping import adaptive_steps, fixed_steps
-from .hodgkin_huxley import rate_functions
+from ._parameters import NONNEGATIVE, POSITIVE
+from ._stepping import AbstractNeuron, as_float_tree, checkpointed_scan
+from .channels import HH, AbstractChannel, CaHVA, CaLVA, Ih, add_currents
+from .synapses import AMPA, GABA_A, NMDA, Receptor
+
+OPTIONAL_CHANNELS = {"g_h": Ih(), "g_ca_hva": CaHVA(), "g_ca_lva": CaLVA()}
+"""The optional channels of :class:`Membrane`, by density field."""
 
 
 class Membrane(NamedTuple):
@@ -88,7 +79,7 @@ class Membrane(NamedTuple):
         return cls(column(c_m, 1.0), column(g_pas), column(e_pas, -70.0), g_na, g_k, g_l, **scalars)
 
 
-class CableNeuron(Simulator):
+class CableNeuron(AbstractNeuron):
     """A multicompartment neuron on a :class:`Morphology`.
 
     Each compartment obeys ``C dV/dt = −I_hh − g_pas (V − E_pas) − Σ g_syn (V − E_syn) + I_axial
@@ -129,14 +120,15 @@ class CableNeuron(Simulator):
     stepsize_controller: diffrax.AbstractStepSizeController = diffrax.ConstantStepSize()
     max_steps: int = eqx.field(static=True, default=100_000)
 
+    parameter_constraints: ClassVar[dict[str, str]] = {
+        "c_m": POSITIVE,
+        "g_pas": NONNEGATIVE,
+        "r_a": POSITIVE,
+    }  # channels and receptors add their own (see constraints())
+    stiff_parameters: ClassVar[tuple[str, ...]] = ("c_m", "r_a", "g_na", "g_k", "celsius")
+
     def __check_init__(self):
         n = self.morphology.n
-        for name, value in (("dt", self.dt), ("solver_dt", self.solver_dt)):
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number of ms, got {value!r}")
-        ratio = self.dt / self.solver_dt
-        if not self.adaptive and abs(ratio - round(ratio)) > 1e-6 * ratio:
-            raise ValueError(f"solver_dt={self.solver_dt} ms must divide dt={self.dt} ms")
         for field in ("c_m", "g_pas", "e_pas", "g_na", "g_k", "g_l", *self.membrane.optional()):
             if len(getattr(self.membrane, field)) != n:
                 raise ValueError(f"membrane.{field} needs one value per compartment ({n})")
@@ -149,10 +141,6 @@ class CableNeuron(Simulator):
 
     # --- structure -----------------------------------------------------------------------------
     @property
-    def adaptive(self) -> bool:
-        return not isinstance(self.stepsize_controller, diffrax.ConstantStepSize)
-
-    @property
     def tree(self) -> CableTree:
         m = self.morphology
         centre = [lab == SOMA for lab in m.label]
@@ -161,6 +149,35 @@ class CableNeuron(Simulator):
     def receptors(self) -> dict[str, Receptor]:
         pairs = {"ampa": self.ampa, "nmda": self.nmda, "gaba": self.gaba}
         return {k: r for k, r in pairs.items() if r is not None}
+
+    @property
+    def branches(self) -> dict[str, list[int]]:
+        """Synapse-site indices of each dendritic branch, named by label (``"trunk"``), numbered
+        where a label has several branches (``"tuft0"`` …, ``"basal0"`` …)."""
+        m = self.morphology
+        ids = sorted(set(m.branch) - {m.branch[0]})
+        label = {b: m.label[m.branch.index(b)] for b in ids}
+        count = {lab: list(label.values()).count(lab) for lab in label.values()}
+        seen = dict.fromkeys(count, 0)
+        out = {}
+        for b in ids:
+            lab = label[b]
+            name = lab if count[lab] == 1 else f"{lab}{seen[lab]}"
+            seen[lab] += 1
+            out[name] = [k for k, i in enumerate(self.sites) if m.branch[i] == b]
+        return out
+
+    def channels(self) -> tuple[AbstractChannel, ...]:
+        """HH everywhere (zero density where absent), then the optional channels present."""
+        return (HH(), *(OPTIONAL_CHANNELS[k] for k in self.membrane.optional()))
+
+    def constraints(self) -> dict[str, str]:
+        own = super().constraints()
+        for channel in self.channels():
+            own |= channel.parameter_constraints
+        for name, r in self.receptors().items():
+            own |= {f"{name}.{k}": c for k, c in r.parameter_constraints.items() if k in r.params()}
+        return own
 
     @property
     def spec(self) -> IOSpec:
@@ -196,33 +213,31 @@ class CableNeuron(Simulator):
 
     # --- the protocol --------------------------------------------------------------------------
     def init(self, key: Array | None = None) -> Params:
-        """Default parameters (deterministic; ``key`` is unused)."""
-        membrane = self.membrane._asdict()
-        for name in ("g_h", "e_h", "g_ca_hva", "g_ca_lva", "e_ca"):  # only channels present
-            membrane.pop(name)
-        present = self.membrane.optional()
-        for names in present.values():
-            membrane |= {name: getattr(self.membrane, name) for name in names}
-        if {"g_ca_hva", "g_ca_lva"} & present.keys():
-            membrane["e_ca"] = self.membrane.e_ca
-        params = {k: np.asarray(v) for k, v in membrane.items()}
+        """Default parameters (deterministic; ``key`` is unused): the passive membrane, the
+        channels present, and each receptor's group."""
+        names = ["c_m", "g_pas", "e_pas", "r_a", "v_init", "v_spike"]
+        for channel in self.channels():
+            names += [k for k in channel.parameter_constraints if k not in names]
+        params = {k: np.asarray(getattr(self.membrane, k)) for k in names}
         params |= {name: r.params() for name, r in self.receptors().items()}
         return jax.tree.map(lambda a: jnp.asarray(a, jnp.result_type(float)), params)
 
     def init_state(self, params: Params) -> State:
         dtype = jnp.result_type(*jax.tree.leaves(params))
         v = jnp.full(self.morphology.n, params["v_init"], dtype)
-        gates = {k: a / (a + b) for k, (a, b) in rate_functions(v).items()}
-        gates |= channels.steady_state(self._optional_gates(v))
-        syn = {name: rec.zero_state(len(self.sites), dtype) for name in self.receptors()}
-        return _as_float_tree(dict(v=v, **gates, syn=syn), dtype)
+        gates = {}
+        for channel in self.channels():
+            gates |= channel.steady_state(v, params)
+        n_sites = (len(self.sites),)
+        syn = {name: r.zero_state(n_sites, dtype) for name, r in self.receptors().items()}
+        return as_float_tree(dict(v=v, **gates, syn=syn), dtype)
 
     def apply(
         self, params: Params, inputs: Float[Array, "T n_inputs"], state: State | None = None
     ) -> tuple[Outputs, State]:
-        x, params, y0 = start(self, params, inputs, state)
+        x, params, y0 = self.start(params, inputs, state)
         n_sites = len(self.sites)
-        names = tuple(self.receptors())
+        receptors = self.receptors()
         term = CableTerm(self._rates, self.tree, self._electrical)
 
         def spiked(y0, y1):
@@ -232,28 +247,13 @@ class CableNeuron(Simulator):
         def sample(y, row):
             exc, inh, current = row[:n_sites], row[n_sites : 2 * n_sites], row[2 * n_sites :]
             counts = {"ampa": exc, "nmda": exc, "gaba": inh}
-            syn = {k: rec.receive(y["syn"][k], params[k], counts[k]) for k in names}
-            args = (params, current)
-            y = dict(y, syn=syn)
-            if self.adaptive:
-                y, n_spikes = adaptive_steps(
-                    term,
-                    self.solver,
-                    self.stepsize_controller,
-                    self.dt,
-                    self.solver_dt,
-                    y,
-                    args,
-                    spiked,
-                    self.max_steps,
-                )
-            else:
-                n_sub = round(self.dt / self.solver_dt)
-                y, n_spikes = fixed_steps(term, self.solver, self.solver_dt, n_sub, y, args, spiked)
+            syn = {k: r.receive(y["syn"][k], params[k], counts[k]) for k, r in receptors.items()}
+            y, n_spikes = self.advance(term, dict(y, syn=syn), (params, current), spiked)
             return y, (y["v"] if self.record_dendrites else y["v"][:1], n_spikes)
 
         y1, (v, spikes) = checkpointed_scan(sample, y0, x)
-        v = guard_divergence(self, v, y1["v"])  # the final state covers unrecorded compartments
+        # the final state covers unrecorded compartments
+        v = self.guard_divergence(params, v, y1["v"])
         out = {"v": v[:, 0], "spikes": spikes}
         if self.record_dendrites:
             out["v_dend"] = v[:, 1:]
@@ -269,43 +269,21 @@ class CableNeuron(Simulator):
         p, v = params, y["v"]
         area = self.morphology.area_cm2()
         sites = np.asarray(self.sites, dtype=int)
-        g_na = p["g_na"] * y["m"] ** 3 * y["h"]
-        g_k = p["g_k"] * y["n"] ** 4
-        g = p["g_pas"] + g_na + g_k + p["g_l"]
-        ge = p["g_pas"] * p["e_pas"] + g_na * p["e_na"] + g_k * p["e_k"] + p["g_l"] * p["e_l"]
-        if "g_h" in p:
-            g_h = p["g_h"] * y["ih_m"]
-            g, ge = g + g_h, ge + g_h * p["e_h"]
-        for name, (m, h) in (("g_ca_hva", ("hva_m", "hva_h")), ("g_ca_lva", ("lva_m", "lva_h"))):
-            if name in p:
-                g_ca = p[name] * y[m] ** 2 * y[h]
-                g, ge = g + g_ca, ge + g_ca * p["e_ca"]
+        g, ge = p["g_pas"], p["g_pas"] * p["e_pas"]
+        for channel in self.channels():
+            g, ge = add_currents(g, ge, channel.currents(y, p))
         drive_syn, decay_syn = {}, {}
-        for name in self.receptors():
-            g_site = rec.conductance(y["syn"][name], p[name], v[sites]) * (1e-6 / area[sites])
+        for name, r in self.receptors().items():
+            g_site = r.conductance(y["syn"][name], p[name], v[sites]) * (1e-6 / area[sites])
             g = g.at[sites].add(g_site)
             ge = ge.at[sites].add(g_site * p[name]["e_rev"])
-            drive_syn[name], decay_syn[name] = rec.rates(y["syn"][name], p[name])
+            drive_syn[name], decay_syn[name] = r.rates(y["syn"][name], p[name])
         if self.electrodes:
             idx = np.asarray(self.electrodes, dtype=int)
             ge = ge.at[idx].add(current * (1e-3 / area[idx]))  # nA → µA/cm²
         drive = {"v": ge / p["c_m"], "syn": drive_syn}
         decay = {"v": g / p["c_m"], "syn": decay_syn}
-        phi = 3.0 ** ((p["celsius"] - 6.3) / 10.0)
-        for gate, (alpha, beta) in rate_functions(v).items():
-            drive[gate] = phi * alpha
-            decay[gate] = phi * (alpha + beta)
-        for gate, (d, k) in self._optional_gates(v).items():
-            drive[gate], decay[gate] = d, k
+        for channel in self.channels():
+            for gate, (d, k) in channel.gate_rates(v, p).items():
+                drive[gate], decay[gate] = d, k
         return drive, decay
-
-    def _optional_gates(self, v) -> dict:
-        present = self.membrane.optional()
-        gates = {}
-        if "g_h" in present:
-            gates |= channels.ih_gate(v)
-        if "g_ca_hva" in present:
-            gates |= channels.ca_hva_gates(v)
-        if "g_ca_lva" in present:
-            gates |= channels.ca_lva_gates(v)
-        return gates

@@ -1,8 +1,11 @@
 """Shared base of integrate-and-fire models: the threshold-reset step around any fixed-step solver."""
 
+from typing import ClassVar
+
 import diffrax
 
 from ..solvers import SpikingTerm, ThresholdReset
+from ._parameters import NONNEGATIVE
 from ._point_neuron import PointNeuron
 
 
@@ -14,6 +17,8 @@ class IntegrateAndFire(PointNeuron):
     and the model's own jumps after each internal step, and emits the spike. Fixed steps only.
     The state holds ``"refractory"`` (ms left) and ``"spike"`` besides the model's variables.
     """
+
+    parameter_constraints: ClassVar[dict[str, str]] = {"t_ref": NONNEGATIVE}
 
     def __check_init__(self):
         if self.adaptive:

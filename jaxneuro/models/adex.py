@@ -7,6 +7,7 @@ import jax.numpy as jnp
 
 from .._simulator import Channel
 from ._integrate_and_fire import IntegrateAndFire
+from ._parameters import NONNEGATIVE, POSITIVE
 
 EXP_ARG_MAX = 20.0
 """Clip of (V − V_T)/Δ_T inside the exponential, so float32 never overflows."""
@@ -37,6 +38,13 @@ class AdEx(IntegrateAndFire):
 
     preset: str = eqx.field(static=True, default="brette-gerstner")
     current_channel: ClassVar[Channel] = Channel("i_ext", "pA", description="injected current")
+    parameter_constraints: ClassVar[dict[str, str]] = {
+        "c_m": POSITIVE,
+        "g_l": NONNEGATIVE,
+        "delta_t": POSITIVE,
+        "tau_w": POSITIVE,
+    }  # a, b: any sign (Naud et al. 2008's firing patterns)
+    stiff_parameters: ClassVar[tuple[str, ...]] = ("c_m", "g_l", "delta_t", "tau_w")
 
     def __check_init__(self):
         if self.preset not in PRESETS:

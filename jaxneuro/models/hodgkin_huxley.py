@@ -5,37 +5,25 @@ from typing import ClassVar
 
 import diffrax
 import equinox as eqx
-import jax.numpy as jnp
 
 from .._simulator import Channel
 from ..solvers import ExplicitTrapezoid, spike_fn
+from ._parameters import POSITIVE
 from ._point_neuron import PointNeuron
-from ._synapses import Synapse
+from .channels import HH, add_currents, rate_functions, vtrap
+from .synapses import Synapse
+
+__all__ = ["SOMA_AREA_CM2", "HodgkinHuxley", "ns_to_density", "rate_functions", "vtrap"]
 
 SOMA_AREA_CM2 = math.pi * 25e-4 * 25e-4
 """Lateral area of the 25 µm × 25 µm soma of Oláh et al. (2022): π·d·L = 1.963e-5 cm²."""
+
+SQUID = HH()
 
 
 def ns_to_density(g_ns: float, area_cm2: float = SOMA_AREA_CM2) -> float:
     """A conductance in nS as a density in mS/cm² on a membrane of ``area_cm2``."""
     return g_ns * 1e-6 / area_cm2
-
-
-def vtrap(x, y):
-    """x / (exp(x/y) − 1), with the removable singularity at x = 0 handled as in ``hh.mod``."""
-    ratio = x / y
-    small = jnp.abs(ratio) < 1e-6
-    safe = jnp.where(small, 1.0, ratio)
-    return jnp.where(small, y * (1.0 - ratio / 2.0), x / jnp.expm1(safe))
-
-
-def rate_functions(v):
-    """α and β (ms⁻¹, at 6.3 °C) of the m, h and n gates at membrane potential ``v`` (mV)."""
-    return {
-        "m": (0.1 * vtrap(-(v + 40.0), 10.0), 4.0 * jnp.exp(-(v + 65.0) / 18.0)),
-        "h": (0.07 * jnp.exp(-(v + 65.0) / 20.0), 1.0 / (jnp.exp(-(v + 35.0) / 10.0) + 1.0)),
-        "n": (0.01 * vtrap(-(v + 55.0), 10.0), 0.125 * jnp.exp(-(v + 65.0) / 80.0)),
-    }
 
 
 class HodgkinHuxley(PointNeuron):
@@ -65,6 +53,11 @@ class HodgkinHuxley(PointNeuron):
     current_channel: ClassVar[Channel] = Channel(
         "i_ext", "uA/cm2", description="injected current density"
     )
+    parameter_constraints: ClassVar[dict[str, str]] = {
+        "c_m": POSITIVE,
+        **SQUID.parameter_constraints,
+    }
+    stiff_parameters: ClassVar[tuple[str, ...]] = ("c_m", "g_na", "g_k", "celsius")
 
     @classmethod
     def olah2022(cls, **kwargs) -> "HodgkinHuxley":
@@ -98,29 +91,14 @@ class HodgkinHuxley(PointNeuron):
 
     def rest_state(self, params):
         v = params["v_init"]
-        gates = {k: a / (a + b) for k, (a, b) in rate_functions(v).items()}
-        return dict(v=v, **gates)
+        return dict(v=v, **SQUID.steady_state(v, params))
 
     def membrane_rates(self, y, params, current, g_syn, ge_syn):
-        v, m, h, n = y["v"], y["m"], y["h"], y["n"]
-        phi = 3.0 ** ((params["celsius"] - 6.3) / 10.0)
-        g_na = params["g_na"] * m**3 * h
-        g_k = params["g_k"] * n**4
+        g, ge = add_currents(0.0, current, SQUID.currents(y, params))
         c = params["c_m"]
-        drive = {
-            "v": (
-                current
-                + g_na * params["e_na"]
-                + g_k * params["e_k"]
-                + params["g_l"] * params["e_l"]
-                + ge_syn
-            )
-            / c
-        }
-        decay = {"v": (g_na + g_k + params["g_l"] + g_syn) / c}
-        for gate, (alpha, beta) in rate_functions(v).items():
-            drive[gate] = phi * alpha
-            decay[gate] = phi * (alpha + beta)
+        drive, decay = {"v": (ge + ge_syn) / c}, {"v": (g + g_syn) / c}
+        for gate, (d, k) in SQUID.gate_rates(y["v"], params).items():
+            drive[gate], decay[gate] = d, k
         return drive, decay
 
     def spiked(self, y0, y1, params):

@@ -36,6 +36,8 @@ class Izhikevich(IntegrateAndFire):
     current_channel: ClassVar[Channel] = Channel(
         "i_ext", "1", description="injected current (dimensionless)"
     )
+    # a, b, c, d: any sign (a = −0.02 for Izhikevich 2004's inhibition-induced spiking)
+    stiff_parameters: ClassVar[tuple[str, ...]] = ("a", "b", "v_th")
 
     def __check_init__(self):
         if self.regime not in REGIMES:

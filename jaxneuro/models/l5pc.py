@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import diffrax
@@ -9,7 +10,7 @@ import diffrax
 from ..solvers import CableBackwardEuler
 from ._cable_neuron import CableNeuron, Membrane
 from ._morphology import Morphology
-from ._receptors import AMPA, GABA_A, NMDA
+from .synapses import AMPA, GABA_A, NMDA
 
 N_TUFT, N_BASAL = 6, 6
 _DEFAULT_SOLVER = CableBackwardEuler()
@@ -43,8 +44,28 @@ def reduced_l5pc_morphology(
     return m
 
 
-class ReducedL5PC(CableNeuron):
-    """The reduced L5 pyramidal cell of ``reference/dendritic_neuron.md`` §5, after Beniaguev,
+def ReducedL5PC(  # noqa: N802 — a named cell: a factory of CableNeuron
+    nmda: bool = True,
+    *,
+    n_fac: float = 2.0,
+    ampa_scale: float = 1.6,
+    e_ampa: float = AMPA.e_rev,
+    e_gaba: float = GABA_A.e_rev,
+    gaba_scale: float = 1.0,
+    celsius: float = 6.3,
+    ih: bool = False,
+    ca_hot_zone: bool = False,
+    tuft_length: float = 50.0,
+    tuft_diameter: float = 0.8,
+    record_dendrites: bool = False,
+    dt: float = 1.0,
+    solver_dt: float = 0.025,
+    solver: diffrax.AbstractSolver = _DEFAULT_SOLVER,
+    stepsize_controller: diffrax.AbstractStepSizeController = _FIXED_STEPS,
+    max_steps: int = 100_000,
+) -> CableNeuron:
+    """The reduced L5 pyramidal cell of ``reference/dendritic_neuron.md`` §5 (a
+    :class:`CableNeuron`), after Beniaguev,
     Segev & London (2021, Neuron 109:2727), whose NMDA synapses made their full cell need a deep
     network; ``ReducedL5PC(nmda=False)`` is the AMPA-only twin (for which one layer sufficed
     there; on this reduced cell both need ≥ 2 TCN layers, the twin being easier at every depth:
@@ -76,95 +97,59 @@ class ReducedL5PC(CableNeuron):
     31 % more time-integrated somatic depolarisation than on two branches (NMDA cell) and 24 %
     less (AMPA twin: sublinear).
     """
+    m = reduced_l5pc_morphology(tuft_length, tuft_diameter)
+    membrane = Membrane.by_label(
+        m,
+        c_m={"soma": 1.0, "trunk": 1.0, "*": 2.0},
+        g_pas={"soma": 0.0, "*": 0.05},
+        e_pas={"*": -70.0},
+        hh={"soma": (120.0, 36.0, 0.3)},
+        celsius=celsius,
+    )
+    if ih:  # Hay et al. 2011: 0.2 mS/cm² at soma and basal, rising exponentially apically
+        apical = [lab in ("trunk", "tuft") for lab in m.label]
+        g_h = [
+            0.2 * (-0.8696 + 2.087 * math.exp(0.0031 * d)) if a else 0.2
+            for d, a in zip(m.path_distance(), apical, strict=True)
+        ]
+        membrane = membrane._replace(g_h=tuple(g_h))
+    if ca_hot_zone:  # Hay et al.'s densities on the first two compartments of each tuft branch
+        zone = [i for i in m.where("tuft") if m.branch.index(m.branch[i]) + 2 > i]
+        hot = lambda g: tuple(g if i in zone else 0.0 for i in range(m.n))  # noqa: E731
+        membrane = membrane._replace(g_ca_hva=hot(0.555), g_ca_lva=hot(18.7))
+    ampa = dataclasses.replace(AMPA, e_rev=e_ampa)
+    return CableNeuron(
+        m,
+        membrane,
+        sites=tuple(range(1, m.n)),
+        ampa=ampa if nmda else dataclasses.replace(ampa, g_max=AMPA.g_max * ampa_scale),
+        nmda=dataclasses.replace(NMDA, g_max=n_fac) if nmda else None,
+        gaba=dataclasses.replace(GABA_A, g_max=GABA_A.g_max * gaba_scale, e_rev=e_gaba),
+        record_dendrites=record_dendrites,
+        dt=dt,
+        solver_dt=solver_dt,
+        solver=solver,
+        stepsize_controller=stepsize_controller,
+        max_steps=max_steps,
+    )
 
-    def __init__(
-        self,
-        nmda: bool = True,
-        *,
-        n_fac: float = 2.0,
-        ampa_scale: float = 1.6,
-        e_ampa: float = AMPA.e_rev,
-        e_gaba: float = GABA_A.e_rev,
-        gaba_scale: float = 1.0,
-        celsius: float = 6.3,
-        ih: bool = False,
-        ca_hot_zone: bool = False,
-        tuft_length: float = 50.0,
-        tuft_diameter: float = 0.8,
-        record_dendrites: bool = False,
-        dt: float = 1.0,
-        solver_dt: float = 0.025,
-        solver: diffrax.AbstractSolver = _DEFAULT_SOLVER,
-        stepsize_controller: diffrax.AbstractStepSizeController = _FIXED_STEPS,
-        max_steps: int = 100_000,
-    ):
-        m = reduced_l5pc_morphology(tuft_length, tuft_diameter)
-        self.morphology = m
-        self.membrane = Membrane.by_label(
-            m,
-            c_m={"soma": 1.0, "trunk": 1.0, "*": 2.0},
-            g_pas={"soma": 0.0, "*": 0.05},
-            e_pas={"*": -70.0},
-            hh={"soma": (120.0, 36.0, 0.3)},
-            celsius=celsius,
-        )
-        if ih:  # Hay et al. 2011: 0.2 mS/cm² at soma and basal, rising exponentially apically
-            dist = m.path_distance()
-            apical = [lab in ("trunk", "tuft") for lab in m.label]
-            g_h = [
-                0.2 * (-0.8696 + 2.087 * math.exp(0.0031 * d)) if a else 0.2
-                for d, a in zip(dist, apical, strict=True)
-            ]
-            self.membrane = self.membrane._replace(g_h=tuple(g_h))
-        if (
-            ca_hot_zone
-        ):  # Hay et al.'s hot-zone densities on the first two compartments of each tuft branch
-            zone = [i for i in m.where("tuft") if m.branch.index(m.branch[i]) + 2 > i]
-            hot = lambda g: tuple(g if i in zone else 0.0 for i in range(m.n))  # noqa: E731
-            self.membrane = self.membrane._replace(g_ca_hva=hot(0.555), g_ca_lva=hot(18.7))
-        self.sites = tuple(range(1, m.n))
-        ampa = AMPA._replace(e_rev=e_ampa)
-        self.ampa = ampa if nmda else ampa._replace(g_max=AMPA.g_max * ampa_scale)
-        self.nmda = NMDA._replace(g_max=n_fac) if nmda else None
-        self.gaba = GABA_A._replace(g_max=GABA_A.g_max * gaba_scale, e_rev=e_gaba)
-        self.electrodes = ()
-        self.record_dendrites = record_dendrites
-        self.dt, self.solver_dt = dt, solver_dt
-        self.solver, self.stepsize_controller, self.max_steps = (
-            solver,
-            stepsize_controller,
-            max_steps,
-        )
 
-    @property
-    def branches(self) -> dict[str, list[int]]:
-        """Synapse-site indices (0 … 46) of each branch: ``"trunk"``, ``"tuft0"`` …, ``"basal0"`` …"""
-        m, out = self.morphology, {}
-        counters = {"tuft": 0, "basal": 0}
-        for b in sorted(set(m.branch) - {0}):
-            label = m.label[m.branch.index(b)]
-            name = label if label == "trunk" else f"{label}{counters[label]}"
-            if label != "trunk":
-                counters[label] += 1
-            out[name] = [k for k, i in enumerate(self.sites) if m.branch[i] == b]
-        return out
+def reduced_l5pc_input_layout(cell: CableNeuron, input_scale: float = 1.0) -> dict:
+    """Where Beniaguev's doubly stochastic input (§5.3) lands on a :func:`ReducedL5PC`: the
+    keyword arguments ``segment_lengths``, ``tree``, ``branch`` and ``scale`` of
+    :func:`jaxneuro.stimuli.doubly_stochastic` and :class:`jaxneuro.data.BeniaguevSynaptic`
+    (``BeniaguevSynaptic(duration_ms, **reduced_l5pc_input_layout(cell))``).
 
-    def input_sampler(self, duration_ms: float = 6000.0, input_scale: float = 1.0, **options):
-        """Beniaguev's doubly stochastic input for this cell (§5.3), as a data sampler.
-
-        Two trees, basal (0) and apical = trunk + tuft (1); Beniaguev's per-tree count ranges
-        scaled by 47/639 × ``input_scale``; clustered bursts on tuft and basal branches (never
-        the trunk) in 30 % of simulations. With ``input_scale = 1`` the NMDA cell fires 2.4 Hz
-        (97 % of 6 s runs with ≤ 24 spikes, ISI CV 0.90) and the AMPA twin 2.8 Hz (91 %, CV 0.85)
-        over 64 runs: §5.5(3) holds without further tuning. ``options`` pass through to
-        :class:`~jaxneuro.data.BeniaguevSynaptic`.
-        """
-        from ..data import BeniaguevSynaptic
-
-        m = self.morphology
-        lengths = [m.length[i] for i in self.sites]
-        tree = [0 if m.label[i] == "basal" else 1 for i in self.sites]
-        branch = [-1 if m.label[i] == "trunk" else m.branch[i] for i in self.sites]
-        scale = len(self.sites) / 639 * input_scale
-        options = {"branch": branch, "scale": scale} | options
-        return BeniaguevSynaptic(duration_ms, lengths, tree, **options)
+    Two trees, basal (0) and apical = trunk + tuft (1); Beniaguev's per-tree count ranges scaled
+    by 47/639 × ``input_scale``; clustered bursts on tuft and basal branches (never the trunk:
+    branch −1). With ``input_scale = 1`` the NMDA cell fires 2.4 Hz (97 % of 6 s runs with ≤ 24
+    spikes, ISI CV 0.90) and the AMPA twin 2.8 Hz (91 %, CV 0.85) over 64 runs: §5.5(3) holds
+    without further tuning.
+    """
+    m = cell.morphology
+    return {
+        "segment_lengths": [m.length[i] for i in cell.sites],
+        "tree": [0 if m.label[i] == "basal" else 1 for i in cell.sites],
+        "branch": [-1 if m.label[i] == "trunk" else m.branch[i] for i in cell.sites],
+        "scale": len(cell.sites) / 639 * input_scale,
+    }

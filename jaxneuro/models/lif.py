@@ -6,6 +6,7 @@ import equinox as eqx
 
 from .._simulator import Channel
 from ._integrate_and_fire import IntegrateAndFire
+from ._parameters import POSITIVE
 
 PRESETS = {
     "default": dict(tau_m=10.0, e_l=-65.0, v_th=-50.0, v_reset=-65.0, r_m=10.0, t_ref=2.0),
@@ -28,6 +29,8 @@ class LIF(IntegrateAndFire):
 
     preset: str = eqx.field(static=True, default="default")
     current_channel: ClassVar[Channel] = Channel("i_ext", "nA", description="injected current")
+    parameter_constraints: ClassVar[dict[str, str]] = {"tau_m": POSITIVE, "r_m": POSITIVE}
+    stiff_parameters: ClassVar[tuple[str, ...]] = ("tau_m", "r_m")
 
     def __check_init__(self):
         if self.preset not in PRESETS:
