@@ -52,6 +52,7 @@ def population(
             f"population needs inputs of shape [N, T, n_inputs] (got {tuple(inputs.shape)}) "
             "or batched_params=True with a leading cell axis on every parameter"
         )
+    _check_batching(simulator, params, batched_params)
     sizes = set()
     if batched_inputs:
         sizes.add(inputs.shape[0])
@@ -88,6 +89,57 @@ def population(
         prepare(state, True),
     )
     return jax.tree.map(lambda a: a[:n], (outputs, final))
+
+
+def _param_shapes(simulator: Simulator):
+    """The shapes of one cell's parameters, from ``init`` (abstractly where it traces)."""
+    key = jax.random.key(0)
+    try:
+        return jax.eval_shape(simulator.init, key)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return simulator.init(key)  # e.g. weights read from files with numpy
+
+
+def _check_batching(simulator: Simulator, params: Params, batched_params: bool) -> None:
+    """A ``ValueError`` if ``params`` has a leading cell axis that ``batched_params`` denies, or
+    lacks one that it claims (judged against one cell's parameter shapes from ``init``)."""
+    one = _param_shapes(simulator)
+    given = jax.tree_util.tree_flatten_with_path(params)[0]
+    if jax.tree.structure(params) != jax.tree.structure(one):
+        return  # the simulator's own parameter check names the difference
+    expected = [np.shape(a) for a in jax.tree.leaves(one)]
+    named = [
+        (jax.tree_util.keystr(path, simple=True, separator="."), np.shape(a)) for path, a in given
+    ]
+    if not batched_params:
+        extra = [
+            (name, shape[0])
+            for (name, shape), want in zip(named, expected, strict=True)
+            if len(shape) == len(want) + 1 and shape[1:] == want
+        ]
+        if extra:
+            listed = _some([f"{name} ({n})" for name, n in extra])
+            raise ValueError(
+                f"parameters {listed} have a leading axis (one value per cell?) but "
+                "batched_params=False: pass batched_params=True, with a leading cell axis on "
+                "every parameter (e.g. jax.tree.map(lambda a: jnp.broadcast_to(a, (N, *a.shape)), "
+                "params)), or one unbatched parameter set shared by all cells"
+            )
+    else:
+        missing = [
+            name for (name, shape), want in zip(named, expected, strict=True) if shape == want
+        ]
+        if missing:
+            raise ValueError(
+                f"batched_params=True needs a leading cell axis on every parameter; "
+                f"{_some(missing)} have none (broadcast them: "
+                "jnp.broadcast_to(a, (N, *a.shape)))"
+            )
+
+
+def _some(names: list[str], n: int = 4) -> str:
+    more = f" … ({len(names)} in all)" if len(names) > n else ""
+    return ", ".join(names[:n]) + more
 
 
 def _pad(a, pad):

@@ -39,6 +39,25 @@ def test_population_rejects_inconsistent_sizes():
         jn.population(sim, params, jnp.zeros((4, 10, 1)), batched_params=True)
 
 
+def test_batched_params_need_the_flag():
+    """A leading cell axis on parameters without ``batched_params=True`` is named, not vmapped
+    into a wrong-shaped simulation (or broadcast silently); and the flag without the axis too."""
+    sim = jn.models.LIF()
+    x = jnp.zeros((4, 10, 1))
+    batched = jax.tree.map(lambda a: jnp.full((4,), a), sim.init())
+    with pytest.raises(ValueError, match=r"tau_m \(4\).*batched_params=False"):
+        jn.population(sim, batched, x)
+    one_varied = sim.init() | {"r_m": jnp.linspace(5.0, 20.0, 4)}
+    with pytest.raises(ValueError, match=r"parameters r_m \(4\) have a leading axis"):
+        jn.population(sim, one_varied, x)
+    with pytest.raises(ValueError, match=r"batched_params=True needs .*; e_l, t_ref, tau_m"):
+        jn.population(sim, one_varied, x, batched_params=True)
+    cable = jn.models.ReducedL5PC()  # per-compartment parameters: only an extra axis counts
+    cells = jax.tree.map(lambda a: jnp.stack([a, a]), cable.init())
+    with pytest.raises(ValueError, match=r"ampa.e_rev \(2\).*batched_params=False"):
+        jn.population(cable, cells, jnp.zeros((2, 3, cable.spec.n_inputs)))
+
+
 SHARDED = textwrap.dedent(
     """
     import jax, jax.numpy as jnp, numpy as np
