@@ -115,9 +115,11 @@ def test_setup_commands_are_the_ones_ci_runs():
 
 
 def _cli_lines() -> list[list[str]]:
-    """Every ``jaxneuro ...`` command in the README's bash blocks, as argument lists."""
+    """Every ``jaxneuro ...`` command in the bash blocks of the README and docs/cli.md, as
+    argument lists."""
     commands = []
-    for _, code in fenced_blocks(README, "bash"):
+    blocks = fenced_blocks(README, "bash") + fenced_blocks(ROOT / "docs" / "cli.md", "bash")
+    for _, code in blocks:
         joined = code.replace("\\\n", " ")
         for line in joined.splitlines():
             line = line.split("#", 1)[0]
@@ -141,11 +143,11 @@ def test_readme_cli_commands_and_options_exist(capsys):
                 code = main([sub, "--help"])
             except SystemExit as e:
                 code = e.code
-            assert code == 0, f"README: `jaxneuro {sub}` is not a command"
+            assert code == 0, f"`jaxneuro {sub}` is not a command"
             helps[sub] = capsys.readouterr().out
         for option in (w.split("=", 1)[0] for w in words[1:] if w.startswith("--")):
             assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", helps[sub]), (
-                f"README: `jaxneuro {' '.join(words)}`: {sub} has no option {option}"
+                f"`jaxneuro {' '.join(words)}`: {sub} has no option {option}"
             )
 
 
