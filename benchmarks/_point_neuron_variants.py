@@ -1,6 +1,6 @@
 """Variants of ``PointNeuron.apply`` for profiling where the diffrax path spends its time.
 
-Benchmark-only copies of jaxneuro's sample loop (``jaxneuro/models/_point_neuron.py``) with one
+Benchmark-only copies of jaxneuro's sample loop (``PointNeuron.apply`` over ``jaxneuro/models/_stepping.py``) with one
 change each, so ``population.py --diagnose`` can attribute the gap to the hand-written scan:
 
 * ``scan``: how the time loop is built. ``"checkpointed"`` is what jaxneuro does above
@@ -28,28 +28,32 @@ from jaxneuro.solvers import ExplicitTrapezoid
 
 def make_apply(model, scan: str = "checkpointed", checks: str = "arrays"):
     from jaxneuro._simulator import check_inputs
-    from jaxneuro.models import _point_neuron as pn
-    from jaxneuro.models import _synapses as syn
+    from jaxneuro.models import _stepping as pn
 
     self = model
 
     def apply(params, inputs, state=None):
         x = check_inputs(self.spec, inputs)
         dtype = jnp.result_type(x.dtype, *jax.tree.leaves(params))
-        x, params = x.astype(dtype), pn._as_float_tree(params, dtype)
+        x, params = x.astype(dtype), pn.as_float_tree(params, dtype)
         bad_x = ~jnp.isfinite(x).all()
         bad_p = ~jnp.all(jnp.stack([jnp.isfinite(a).all() for a in jax.tree.leaves(params)]))
-        y0 = self.init_state(params) if state is None else pn._as_float_tree(state, dtype)
+        y0 = self.init_state(params) if state is None else pn.as_float_tree(state, dtype)
         if checks == "arrays":
             x = eqx.error_if(x, bad_x, "inputs contain NaN or inf")
             x = eqx.error_if(x, bad_p, "parameters contain NaN or inf")
         else:
             y0 = eqx.error_if(y0, bad_x | bad_p, "inputs or parameters contain NaN or inf")
-        advance = self._adaptive_sample if self.adaptive else self._fixed_sample
+        term, stepper = self.term(), self.stepper()
+        spiked = lambda y0, y1: self.spiked(y0, y1, params)  # noqa: E731
 
         def sample(y, row):
-            y = dict(y, syn=syn.receive(self.synapses, y["syn"], params["synapses"], row[1:]))
-            y, n_spikes = advance(y, (params, row[0]))
+            sp = params["synapses"]
+            syn = {
+                s.name: s.receive(y["syn"][s.name], sp[s.name], row[1 + i])
+                for i, s in enumerate(self.synapses)
+            }
+            y, n_spikes = self.advance(term, dict(y, syn=syn), (params, row[0]), spiked, stepper)
             return y, (y["v"], n_spikes)
 
         n = x.shape[0]

@@ -1,6 +1,6 @@
 """Reduced L5PC: analytical cell vs its shipped surrogates, batches of 1 … 1,000 cells × 6 s.
 
-Every model runs the same batch of Beniaguev inputs (``ReducedL5PC.input_sampler``) as
+Every model runs the same batch of Beniaguev inputs (``data.BeniaguevSynaptic`` laid out by ``models.reduced_l5pc_input_layout``) as
 ``jax.jit(jax.vmap(apply))``, compiled ahead of time (compilation timed apart); best of
 ``--repeats`` wall times (process CPU time beside it). The analytical cell is run up to
 ``--teacher-max`` cells (its time is linear in N beyond ~100: 0.16 s per cell-second); larger N
@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxneuro as jn
-from jaxneuro.models import ReducedL5PC
+from jaxneuro.models import ReducedL5PC, reduced_l5pc_input_layout
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -56,7 +56,7 @@ def best_of(fn, repeats):
 
 def speed(cell_name: str, sizes, duration_ms, teacher_max, repeats) -> list[dict]:
     cell = ReducedL5PC(nmda=cell_name == "nmda")
-    sampler = cell.input_sampler(duration_ms)
+    sampler = jn.data.BeniaguevSynaptic(duration_ms, **reduced_l5pc_input_layout(cell))
     models = {"analytical": (cell, cell.init())}
     if SURROGATES[cell_name] in jn.pretrained():
         models["surrogate"] = jn.load(SURROGATES[cell_name])
@@ -87,7 +87,7 @@ def gradient(duration_ms: int = 1000) -> dict:
     """Reverse-mode gradient w.r.t. the synaptic input of one cell over ``duration_ms``."""
     cell = ReducedL5PC()
     params = cell.init()
-    x = cell.input_sampler(duration_ms)(jax.random.key(1))
+    x = jn.data.BeniaguevSynaptic(duration_ms, **reduced_l5pc_input_layout(cell))(jax.random.key(1))
 
     def loss(x):
         return jnp.mean(cell.apply(params, x)[0]["v"])

@@ -25,7 +25,7 @@ import numpy as np
 
 import jaxneuro as jn
 from jaxneuro._saving import write_card
-from jaxneuro.models import LINEAR_SYNAPSES, ReducedL5PC
+from jaxneuro.models import LINEAR_SYNAPSES, ReducedL5PC, reduced_l5pc_input_layout
 from jaxneuro.surrogates import ELM, TCN
 from jaxneuro.training import FitConfig, LossMix
 
@@ -59,7 +59,7 @@ def make_data(work: Path, n: int, cells=tuple(CELLS), duration_ms: float = DURAT
     """Both cells on the same inputs (seed 0): 80/10/10 train/validation/test."""
     for cell in cells:
         sim = teacher(cell)
-        sampler = sim.input_sampler(duration_ms)
+        sampler = jn.data.BeniaguevSynaptic(duration_ms, **reduced_l5pc_input_layout(sim))
         jn.data.generate(sim, sampler, n, dataset_path(work, cell), seed=0)
 
 
@@ -277,7 +277,7 @@ def rates(work: Path, cell: str, n: int, input_scale: float, **keywords) -> dict
     tag = "-".join(
         [cell, f"in{input_scale:g}", *(f"{k}{v:g}" for k, v in sorted(keywords.items()))]
     )
-    sampler = sim.input_sampler(DURATION_MS, input_scale=input_scale)
+    sampler = jn.data.BeniaguevSynaptic(DURATION_MS, **reduced_l5pc_input_layout(sim, input_scale))
     ds = jn.data.generate(sim, sampler, n, work / "rates" / f"{tag}.zarr", seed=1, chunk_size=32)
     out = ds.batch(np.arange(ds.n)).outputs
     v = np.asarray(out["v"])

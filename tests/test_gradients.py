@@ -4,12 +4,12 @@ import jax
 import jax.numpy as jnp
 
 import jaxneuro as jn
-from jaxneuro.models import _point_neuron
+from jaxneuro.models import _stepping
 
 
 def gradient_memory(steps: int, checkpointed: bool, monkeypatch) -> int:
     """XLA's temporary buffer size (bytes) for d loss/d input over ``steps`` samples of HH."""
-    monkeypatch.setattr(_point_neuron, "CHECKPOINT_ABOVE", 0 if checkpointed else 10**12)
+    monkeypatch.setattr(_stepping, "CHECKPOINT_ABOVE", 0 if checkpointed else 10**12)
     sim = jn.models.HodgkinHuxley()
     params = sim.init()
 
@@ -44,7 +44,7 @@ def test_checkpointed_gradient_equals_direct(monkeypatch):
     sim = jn.models.HodgkinHuxley(dt=0.1, solver_dt=0.025)
 
     def grad(threshold):
-        monkeypatch.setattr(_point_neuron, "CHECKPOINT_ABOVE", threshold)
+        monkeypatch.setattr(_stepping, "CHECKPOINT_ABOVE", threshold)
         params = jax.tree.map(lambda a: a.astype(jnp.float64), sim.init())
         x = jnp.full((1_000, 1), 10.0, jnp.float64)
         return jax.jit(jax.grad(lambda p: jnp.mean(sim.apply(p, x)[0]["v"])))(params)
