@@ -1,0 +1,11 @@
+"""The auditory periphery of Verhulst, Altoè & Vasilkov (2018, Hear. Res. 360:55), stage by stage.
+
+Each stage is a :class:`~jaxneuro.Simulator`; :class:`jaxneuro.Chain` links them by channel name:
+``pressure`` [Pa] (100 kHz) → middle ear → ``pressure_me`` [Pa] → transmission-line cochlea →
+``v_bm`` [m/s] per characteristic frequency → inner hair cell → ``v_ihc`` [mV] → decimation to
+20 kHz → auditory-nerve synapse → ``rate_hsr`` / ``rate_msr`` / ``rate_lsr`` [spikes/s].
+Implemented from the published equations (``shared/reference/auditory_periphery.md``), not from
+the authors' code.
+"""
+
+# stages export themselves below, one line each
