@@ -9,3 +9,6 @@ the authors' code.
 """
 
 # stages export themselves below, one line each
+from .decimate import Decimate as Decimate
+from .hair_cell import InnerHairCell as InnerHairCell
+from .nerve import AuditoryNerve as AuditoryNerve
