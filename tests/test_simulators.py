@@ -1,5 +1,7 @@
 """The common suite: every registered simulator obeys the protocol the same way."""
 
+import dataclasses
+
 import diffrax
 import jax
 import jax.numpy as jnp
@@ -18,6 +20,34 @@ DURATION = {"hh-synaptic": 60.0, "izhikevich-2003": 60.0}
 # Cells driven by synaptic events only: Poisson events per ms per site (excitatory, inhibitory).
 EVENTS = {"reduced-l5pc": (0.5, 0.1), "reduced-l5pc-ampa": (0.5, 0.1)}
 DURATION |= {"reduced-l5pc": 15.0, "reduced-l5pc-ampa": 15.0}
+
+
+# Signal models (no threshold events): an input builder(T, dt, key) -> [T, n_in] in the model's
+# own units, and the duration (ms). The auditory stages: sound in Pa at 100 kHz, basilar-membrane
+# velocity (m/s) into the hair cell, hair-cell potential (mV) at 20 kHz into the nerve.
+def _sound(n, dt, key):
+    tone = jn.stimuli.pure_tone(n * dt, dt, 1000.0, 60.0, ramp=1.0)
+    return tone * (1.0 + 0.1 * jax.random.normal(key, tone.shape, jnp.float32))
+
+
+def _v_bm(n, dt, key):
+    t = jnp.arange(n)[:, None] * dt
+    return (
+        5e-7 * jnp.sin(2 * jnp.pi * t) * (1.0 + 0.1 * jax.random.normal(key, (n, 1), jnp.float32))
+    )
+
+
+def _v_ihc(n, dt, key):
+    t = jnp.arange(n)[:, None] * dt
+    return (
+        -57.0
+        + 6.0 * jnp.sin(2 * jnp.pi * t / 4.0)
+        + 0.5 * jax.random.normal(key, (n, 1), jnp.float32)
+    )
+
+
+SIGNALS = {"middle-ear": _sound, "ihc": _v_bm, "anf": _v_ihc}
+DURATION |= {"middle-ear": 5.0, "ihc": 10.0, "anf": 20.0}
 
 # The AMPA twin is the NMDA cell's class with one receptor fewer: the suite runs the NMDA cell
 # (tests/test_l5pc.py and the NEURON cross-check cover both), to keep its compile time in bounds.
@@ -62,6 +92,10 @@ def case(name, dtype=jnp.float32):
             half = sim.spec.n_inputs // 2
             rates = jnp.repeat(jnp.asarray(EVENTS[teacher_of(name)]), half)
             x = jax.random.poisson(key, rates, (n, 2 * half)).astype(jnp.float32)
+        params = jax.tree.map(lambda a: jnp.asarray(a, dtype), sim.init())
+        return sim, params, x.astype(dtype)
+    if name in SIGNALS:
+        x = SIGNALS[name](n, dt, key)
         params = jax.tree.map(lambda a: jnp.asarray(a, dtype), sim.init())
         return sim, params, x.astype(dtype)
     x = CURRENT[teacher_of(name)] * (1.0 + 0.2 * jax.random.normal(key, (n, 1), jnp.float32))
@@ -130,7 +164,32 @@ def test_shipped_surrogate_reproduces_its_teacher(name):
         assert got[key] >= shipped[key] - slack, (key, got[key], shipped[key])
 
 
-@pytest.mark.parametrize("name", NAMES)
+SPIKING = [name for name in NAMES if name not in SIGNALS]
+
+
+def test_every_model_has_a_test_input():
+    """A newly registered model needs a test input here (CURRENT, EVENTS or SIGNALS)."""
+    for name in NAMES:
+        assert teacher_of(name) in CURRENT | EVENTS | SIGNALS, name
+
+
+@pytest.mark.parametrize("name", sorted(SIGNALS))
+def test_signal_outputs(name):
+    """Signal models: every output channel [T_out] (width 1) or [T_out, width], finite, where
+    T_out = spec.n_outputs(T); no events channel; the test input moves every output."""
+    sim, params, x = case(name)
+    out, state = sim.apply(params, x)
+    assert set(out) == set(sim.spec.output_names)
+    assert not sim.spec.outputs_of(jn.EVENTS)
+    for c in sim.spec.outputs:
+        shape = (sim.spec.n_outputs(x.shape[0]),) + ((c.width,) if c.width > 1 else ())
+        assert out[c.name].shape == shape, (c.name, out[c.name].shape, shape)
+        assert jnp.isfinite(out[c.name]).all()
+        assert float(jnp.std(out[c.name])) > 0, c.name
+    jax.tree.map(lambda a: a.shape, state)
+
+
+@pytest.mark.parametrize("name", SPIKING)
 def test_spec_and_outputs(name):
     sim, params, x = case(name)
     out, state = sim.apply(params, x)
@@ -189,6 +248,12 @@ def test_float32_close_to_float64(name):
     with jax.enable_x64(True):
         sim, params64, x64 = case(name, jnp.float64)
         out64, _ = sim.apply(params64, x64)
+        if name in SIGNALS:  # each output within 1e-4 of its range
+            for k, a64 in out64.items():
+                assert a64.dtype == jnp.float64 and out32[k].dtype == jnp.float32
+                scale = float(jnp.abs(a64).max())
+                np.testing.assert_allclose(np.asarray(out32[k]), a64, atol=1e-4 * scale, rtol=0)
+            return
         assert out64["v"].dtype == jnp.float64
         v64, s64 = np.asarray(out64["v"]), np.asarray(out64["spikes"])
     assert out32["v"].dtype == jnp.float32
@@ -203,7 +268,7 @@ def _subthreshold(name):
     """Input without threshold events, where finite differences of v are well defined
     (surrogates have none: any input)."""
     sim, params, x = case(name, jnp.float64)
-    if name in SURROGATES:
+    if name in SURROGATES or name in SIGNALS:
         return sim, params, x
     if name in EVENTS:  # a twentieth of the events: subthreshold
         return sim, params, 0.05 * x
@@ -222,9 +287,18 @@ def test_gradients_match_finite_differences(name):
         # nudge them inside so a central difference stays in the valid domain
         params = jax.tree.map(lambda a: jnp.where(a == 0, 1e-4, a), params)
 
-        def loss(p, x):
-            out, _ = sim.apply(p, x)
-            return jnp.mean((out["v"] + 60.0) ** 2)
+        if name in SIGNALS:  # every output, each on the scale of its baseline
+            base = sim.apply(params, x)[0]
+            scales = {k: jnp.abs(a).max() for k, a in base.items()}
+
+            def loss(p, x):
+                out, _ = sim.apply(p, x)
+                return sum(jnp.mean((out[k] / scales[k]) ** 2) for k in out)
+        else:
+
+            def loss(p, x):
+                out, _ = sim.apply(p, x)
+                return jnp.mean((out["v"] + 60.0) ** 2)
 
         # compiled (test_jit_equals_eager covers eager runs): op-by-op dispatch of a gradient
         # through a solver is slow, not different; one program for the gradient, one for the loss
@@ -240,7 +314,10 @@ def test_gradients_match_finite_differences(name):
             for k, a in zip(keys, leaves, strict=True)
         ]
         d_p = treedef.unflatten(scaled)
-        d_x = jax.random.normal(key_x, x.shape).at[:, 1:].set(0.0)
+        d_x = jax.random.normal(key_x, x.shape)
+        if name not in SIGNALS:  # the current column only
+            d_x = d_x.at[:, 1:].set(0.0)
+        d_x = d_x * (jnp.abs(x).max() if name in SIGNALS else 1.0)  # on the input's scale
         eps = 1e-6
 
         def along_params(e):
@@ -256,7 +333,7 @@ def test_gradients_match_finite_differences(name):
             assert abs(analytic - numeric) <= 1e-3 * abs(numeric) + 1e-9, (name, analytic, numeric)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", SPIKING)
 def test_spike_count_loss_has_gradient(name):
     """Threshold events carry the surrogate gradient: d(spike count)/d(input) is finite, nonzero
     (for surrogates: the summed spike probability, a smooth function of the input)."""
@@ -300,8 +377,9 @@ def test_bad_inputs_raise(name):
         bad[first] = jnp.asarray(jnp.inf, x.dtype)
     with pytest.raises(Exception, match="NaN or inf"):
         jax.jit(sim.apply)(bad, x)
-    with pytest.raises(ValueError, match="dt"):
-        jn.create(name, dt=-1.0)
+    if "dt" in {f.name for f in dataclasses.fields(sim)}:
+        with pytest.raises(ValueError, match="dt"):
+            jn.create(name, dt=-1.0)
     with pytest.raises(ValueError, match="state does not match"):
         sim.apply(params, x, {"v": jnp.zeros(())})
 

@@ -1,12 +1,15 @@
 """Analytical models, one per file, on one shared base (:class:`AbstractNeuron`): point neurons
 (:class:`PointNeuron`, :class:`IntegrateAndFire`) and cable neurons (:class:`CableNeuron`),
-built from ion channels (:mod:`.channels`) and synapses (:mod:`.synapses`)."""
+built from ion channels (:mod:`.channels`) and synapses (:mod:`.synapses`); and the auditory
+periphery's stages (:mod:`.auditory`)."""
 
+from . import auditory as auditory
 from . import channels as channels
 from . import synapses as synapses
 from ._cable_neuron import CableNeuron as CableNeuron
 from ._cable_neuron import Membrane as Membrane
 from ._integrate_and_fire import IntegrateAndFire as IntegrateAndFire
+from ._model import AbstractModel as AbstractModel
 from ._morphology import Morphology as Morphology
 from ._parameters import ANY as ANY
 from ._parameters import NONNEGATIVE as NONNEGATIVE

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from .._registry import register
 from . import LIF, AdEx, HodgkinHuxley, Izhikevich, ReducedL5PC
+from .auditory import AuditoryNerve, InnerHairCell
+from .auditory.middle_ear import MiddleEar
 
 
 def _ampa_twin(**kwargs) -> ReducedL5PC:
@@ -35,4 +37,17 @@ def register_builtins() -> None:
     )
     register(
         "reduced-l5pc-ampa", _ampa_twin, "the reduced L5 pyramidal cell's AMPA-only twin (no NMDA)"
+    )
+    register(
+        "middle-ear",
+        MiddleEar,
+        "middle ear: 600 Hz-4 kHz band-pass, 18 dB, 100 kHz (Verhulst 2018)",
+    )
+    register(
+        "ihc",
+        InnerHairCell,
+        "inner hair cell receptor potential, 100 kHz (Altoe 2017; Verhulst 2018)",
+    )
+    register(
+        "anf", AuditoryNerve, "auditory-nerve synapse, HSR/MSR/LSR rates at 20 kHz (Verhulst 2018)"
     )

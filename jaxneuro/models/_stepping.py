@@ -5,7 +5,6 @@ over samples with √T-memory gradients, and to report a diverged solver."""
 import math
 import numbers
 from collections.abc import Mapping
-from typing import ClassVar
 
 import diffrax
 import equinox as eqx
@@ -13,10 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from equinox import AbstractVar
-from jaxtyping import Array
 
-from .._simulator import Params, Simulator, State, check_inputs, check_state, guard_finite
-from ._parameters import check_constraints, check_params, guard_params
+from .._simulator import Params, State, check_inputs, check_state, guard_finite
+from ._model import AbstractModel
+from ._parameters import guard_params
 
 DIVERGENCE_MV = 1e4
 """|v| beyond this (mV) is reported as divergence of the solver, not returned as a trace."""
@@ -85,7 +84,7 @@ def as_float_tree(tree, dtype):
     return jax.tree.map(lambda a: jnp.asarray(a, dtype=dtype), tree)
 
 
-class AbstractNeuron(Simulator):
+class AbstractNeuron(AbstractModel):
     """An analytical neuron: an ODE stepped by a diffrax solver between input samples.
 
     Subclasses hold the fields below and define ``spec``, ``init``, ``init_state`` and ``apply``;
@@ -93,13 +92,8 @@ class AbstractNeuron(Simulator):
     each sample with :meth:`advance`, scans with :func:`checkpointed_scan` and closes with
     :meth:`guard_divergence`.
 
-    Parameters are validated in one place, :meth:`check_params`: against ``init()``'s tree (no
-    unknown, misspelt or missing keys; numbers of the right shape) and against
-    :meth:`constraints` — the ``parameter_constraints`` declared by the class and its bases, each
-    a mapping of parameter name (dotted for nested groups) to ``"positive"``, ``"nonnegative"``
-    or ``"any"`` (undeclared: ``"any"``).
-    ``stiff_parameters`` names the parameters that set the fastest time constants, quoted when
-    the solver diverges.
+    Parameters are validated as every :class:`AbstractModel`'s are (:meth:`check_params`);
+    ``stiff_parameters`` are quoted when the solver diverges.
 
     Attributes:
         dt: sample interval of inputs and outputs (ms).
@@ -116,9 +110,6 @@ class AbstractNeuron(Simulator):
     stepsize_controller: AbstractVar[diffrax.AbstractStepSizeController]
     max_steps: AbstractVar[int]
 
-    parameter_constraints: ClassVar[Mapping[str, str]] = {}
-    stiff_parameters: ClassVar[tuple[str, ...]] = ()
-
     def __check_init__(self):
         if not (isinstance(self.dt, int | float) and math.isfinite(self.dt) and self.dt > 0):
             raise ValueError(f"dt must be a positive number of ms, got {self.dt!r}")
@@ -127,7 +118,6 @@ class AbstractNeuron(Simulator):
             raise ValueError(f"solver_dt must be a positive number of ms, got {self.solver_dt!r}")
         if not self.adaptive and abs(self.dt / h - round(self.dt / h)) > 1e-6 * self.dt / h:
             raise ValueError(f"solver_dt={h} ms must divide the sample interval dt={self.dt} ms")
-        check_constraints(type(self).__name__, self.constraints())
 
     @property
     def internal_dt(self) -> float:
@@ -136,21 +126,6 @@ class AbstractNeuron(Simulator):
     @property
     def adaptive(self) -> bool:
         return not isinstance(self.stepsize_controller, diffrax.ConstantStepSize)
-
-    # --- parameters ----------------------------------------------------------------------------
-    def constraints(self) -> dict[str, str]:
-        """``{parameter path: constraint}``: the ``parameter_constraints`` declared along the class
-        hierarchy (a subclass adds to and overrides its bases'); subclasses add their
-        components' (synapses, channels, receptors)."""
-        merged = {}
-        for cls in reversed(type(self).__mro__):
-            merged |= cls.__dict__.get("parameter_constraints", {})
-        return merged
-
-    def check_params(self, params: Params) -> list[tuple[str, Array, str]]:
-        """A ``ValueError`` naming any bad parameter (see :mod:`._parameters`); returns the
-        traced, constrained leaves for the runtime check in :meth:`start`."""
-        return check_params(type(self).__name__, params, self.init(), self.constraints())
 
     # --- the sample loop -----------------------------------------------------------------------
     def start(self, params: Params, inputs, state: State | None):

@@ -12,13 +12,14 @@ import numpy as np
 import scipy.signal
 from jaxtyping import Array, Float
 
-from ..._simulator import KINDS, TRACE, Channel, IOSpec, Outputs, Params, Simulator, State
+from ..._simulator import KINDS, TRACE, Channel, IOSpec, Outputs, Params, State
+from .._model import AbstractModel
 from .hair_cell import as_channel, prepare, start_state
 
 MODES = ("causal", "zero-phase")
 
 
-class Decimate(Simulator):
+class Decimate(AbstractModel):
     """A low-pass FIR and every ``factor``-th sample: ``dt`` → ``factor · dt`` on one channel of
     any width (default ``v_ihc`` [mV], 100 → 20 kHz, as in Verhulst, Altoè & Vasilkov 2018).
 
@@ -142,7 +143,7 @@ class Decimate(Simulator):
     ) -> tuple[Outputs, State]:
         if params:
             raise ValueError(f"Decimate has no parameters (init() is {{}}), got {params!r}")
-        x, _ = prepare(self, {}, {}, {}, inputs)
+        x, _ = prepare(self, params, inputs)
         s = start_state(self, {}, state, x.dtype)
         n_out = x.shape[0] // self.factor
         h = self.n_taps - 1

@@ -24,7 +24,8 @@ from ..._simulator import (
     check_state,
     guard_finite,
 )
-from .._parameters import NONNEGATIVE, POSITIVE, check_constraints, check_params, guard_params
+from .._model import AbstractModel
+from .._parameters import NONNEGATIVE, POSITIVE, guard_params
 from .._stepping import as_float_tree, checkpointed_scan
 
 SCHEMES = ("reference", "exponential")
@@ -38,18 +39,12 @@ V_START = -57.03
 DIVERGENCE_MV = 1e4
 
 
-def prepare(
-    sim: Simulator,
-    params: Params,
-    defaults: Params,
-    constraints: dict[str, str],
-    inputs: Any,
-):
-    """The common opening of the auditory stages' ``apply``: parameters checked against
-    ``defaults`` and ``constraints`` (trace time, else run time), inputs checked against
-    ``sim.spec``, both cast to one float dtype, with the NaN/inf guard. Returns ``(x, params)``."""
+def prepare(sim: AbstractModel, params: Params, inputs: Any):
+    """The common opening of the auditory stages' ``apply``: parameters checked by
+    ``sim.check_params`` (trace time, else run time), inputs checked against ``sim.spec``, both
+    cast to one float dtype, with the NaN/inf guard. Returns ``(x, params)``."""
     owner = type(sim).__name__
-    traced = check_params(owner, params, defaults, constraints) if defaults else []
+    traced = sim.check_params(params)
     x = check_inputs(sim.spec, inputs)
     dtype = jnp.result_type(x.dtype, *jax.tree.leaves(params))
     x, params = x.astype(dtype), as_float_tree(params, dtype)
@@ -127,7 +122,7 @@ def rest_potential(params: Params | None = None, tol: float = 1e-10) -> float:
     return 0.5 * (lo + hi)
 
 
-class InnerHairCell(Simulator):
+class InnerHairCell(AbstractModel):
     """Inner-hair-cell receptor potential (Altoè, Pulkki & Verhulst 2017; Verhulst, Altoè &
     Vasilkov 2018, *Hear. Res.* 360:55, Appendix A), channel-wise over ``n_channels`` CFs.
 
@@ -202,7 +197,6 @@ class InnerHairCell(Simulator):
             )
         if self.scheme not in SCHEMES:
             raise ValueError(f"InnerHairCell: scheme must be one of {SCHEMES}, got {self.scheme!r}")
-        check_constraints("InnerHairCell", self.parameter_constraints)
 
     @property
     def spec(self) -> IOSpec:
@@ -260,7 +254,7 @@ class InnerHairCell(Simulator):
         inputs: Float[Array, "T n_channels"],
         state: State | None = None,
     ) -> tuple[Outputs, State]:
-        x, params = prepare(self, params, self.init(), self.parameter_constraints, inputs)
+        x, params = prepare(self, params, inputs)
         y0 = start_state(self, params, state, x.dtype)
         u_nm = params["gain"] * 1e9 * x  # [T, n] displacement in nm
 

@@ -9,6 +9,8 @@ description (``shared/reference/auditory_periphery.md`` §2), not from the autho
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -20,19 +22,19 @@ from ..._simulator import (
     Channel,
     IOSpec,
     Params,
-    Simulator,
     State,
     check_inputs,
     check_state,
     guard_finite,
 )
-from .._parameters import check_params
+from .._model import AbstractModel
+from .._parameters import ANY
 
 FS_HZ = 100_000.0
 """Sample rate of the middle ear and the cochlea (Hz): dt = 0.01 ms."""
 
 
-class MiddleEar(Simulator):
+class MiddleEar(AbstractModel):
     """Middle-ear filter of V18: Butterworth band-pass ``low_hz``–``high_hz`` (order ``order`` per
     edge) with gain ``gain_db``, applied causally as an IIR (direct form II transposed).
 
@@ -50,6 +52,8 @@ class MiddleEar(Simulator):
     low_hz: float = eqx.field(static=True, default=600.0)
     high_hz: float = eqx.field(static=True, default=4000.0)
     order: int = eqx.field(static=True, default=1)
+
+    parameter_constraints: ClassVar[dict[str, str]] = {"gain_db": ANY}  # a loss is < 0 dB
 
     def __check_init__(self):
         nyquist = FS_HZ / 2
@@ -90,7 +94,7 @@ class MiddleEar(Simulator):
     def apply(
         self, params: Params, inputs: Float[Array, "T 1"], state: State | None = None
     ) -> tuple[dict[str, Array], State]:
-        check_params(type(self).__name__, params, self.init(), {})
+        self.check_params(params)
         x = check_inputs(self.spec, inputs)
         dtype = jnp.result_type(x.dtype, *jax.tree.leaves(params))
         x = guard_finite(x.astype(dtype), params)[:, 0]

@@ -13,8 +13,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..._simulator import RATE, TRACE, Channel, IOSpec, Outputs, Params, Simulator, State
-from .._parameters import POSITIVE, check_constraints
+from ..._simulator import RATE, TRACE, Channel, IOSpec, Outputs, Params, State
+from .._model import AbstractModel
+from .._parameters import POSITIVE
 from .._stepping import as_float_tree, checkpointed_scan
 from .hair_cell import as_channel, prepare, rest_potential, start_state
 
@@ -34,7 +35,7 @@ V_REST_IHC = round(rest_potential(), 4)
 WARMUP_MS = 50.0
 
 
-class AuditoryNerve(Simulator):
+class AuditoryNerve(AbstractModel):
     """Auditory-nerve-fibre synapse (Verhulst, Altoè & Vasilkov 2018, *Hear. Res.* 360:55,
     eqs 10–16, as the reference code runs it), channel-wise over ``n_channels`` CFs, for the
     fibre types in ``fibres``.
@@ -68,9 +69,9 @@ class AuditoryNerve(Simulator):
     50 ms through the map with ``k`` held at ``k0`` and only the upper clips (as the code warms
     up; the pools stay at steady state, the refractory variables settle).
 
-    Parameters (``init()``): ``v_rest`` mV (−57.03, or −57.66 with ``corrected``), ``s`` mV
-    (1.5, slope of the calcium activation), ``tau_ca`` ms (0.2), ``m`` (14, vesicles in the
-    immediate store), ``l`` (60, in the large store), ``a_q`` 1/s (700, refill of the immediate
+    Parameters (``init()``): ``v_rest`` mV (−57.03, or −57.66 with ``corrected``), ``s_ca`` mV
+    (1.5, slope of the calcium activation), ``tau_ca`` ms (0.2), ``m_max`` (14, vesicles in the
+    immediate store, M), ``l_max`` (60, in the large store, L), ``a_q`` 1/s (700, refill of the immediate
     store), ``a_l`` 1/s (220, of the large store), and per fibre type ``sp`` and ``psr``
     spikes/s (HSR 68.5/3000, MSR 10/1000, LSR 1/800). Scalars shared by all channels. The
     refractory period ``tau_ref`` (0.6 ms) sets the ring buffer's length, so it is a static
@@ -98,10 +99,10 @@ class AuditoryNerve(Simulator):
     tau_ref: float = eqx.field(static=True, default=0.6)
 
     parameter_constraints: ClassVar[dict[str, str]] = {
-        "s": POSITIVE,
+        "s_ca": POSITIVE,
         "tau_ca": POSITIVE,
-        "m": POSITIVE,
-        "l": POSITIVE,
+        "m_max": POSITIVE,
+        "l_max": POSITIVE,
         "a_q": POSITIVE,
         "a_l": POSITIVE,
     } | {f"{f}.{k}": POSITIVE for f in FIBRES for k in ("sp", "psr")}
@@ -148,7 +149,6 @@ class AuditoryNerve(Simulator):
             )
         if not isinstance(self.corrected, bool):
             raise ValueError(f"AuditoryNerve: corrected must be a bool, got {self.corrected!r}")
-        check_constraints("AuditoryNerve", self.parameter_constraints)
 
     @property
     def n_refractory(self) -> int:
@@ -168,10 +168,10 @@ class AuditoryNerve(Simulator):
     def init(self, key: Array | None = None) -> Params:
         params = dict(
             v_rest=V_REST_IHC if self.corrected else V_REST_CODE,
-            s=1.5,
+            s_ca=1.5,
             tau_ca=0.2,
-            m=14.0,
-            l=60.0,
+            m_max=14.0,
+            l_max=60.0,
             a_q=700.0,
             a_l=220.0,
         )
@@ -182,11 +182,11 @@ class AuditoryNerve(Simulator):
         ``k0``."""
         sp = jnp.stack([params[f]["sp"] for f in self.fibres])[:, None]
         psr = jnp.stack([params[f]["psr"] for f in self.fibres])[:, None]
-        big_m, big_l = params["m"], params["l"]
+        big_m, big_l = params["m_max"], params["l_max"]
         l_ss = big_l - sp * big_l / params["a_l"]
         q_ss = big_m * (l_ss / big_l - sp / params["a_q"])
         return dict(
-            v_h=jnp.log((psr - sp) / sp) * params["s"] + params["v_rest"],
+            v_h=jnp.log((psr - sp) / sp) * params["s_ca"] + params["v_rest"],
             pp=psr / q_ss,
             q_ss=q_ss,
             l_ss=l_ss,
@@ -197,12 +197,12 @@ class AuditoryNerve(Simulator):
         """One sample; ``v=None`` is the warm-up (k held at k0, upper clips only). Returns the
         state and the firing rate [spikes/s], ``[n_fibres, n_channels]``."""
         dt_s = self.dt * 1e-3
-        big_m, big_l = params["m"], params["l"]
+        big_m, big_l = params["m_max"], params["l_max"]
         if v is None:
             k, q, ls = y["k"], jnp.minimum(y["q"], big_m), jnp.minimum(y["l"], big_l)
         else:
             a_ca = jnp.exp(-self.dt / params["tau_ca"])
-            k_inf = jnp.exp(0.5 * jax.nn.log_sigmoid((v - c["v_h"]) / params["s"]))
+            k_inf = jnp.exp(0.5 * jax.nn.log_sigmoid((v - c["v_h"]) / params["s_ca"]))
             k = a_ca * y["k"] + (1 - a_ca) * k_inf
             q, ls = jnp.clip(y["q"], 0.0, big_m), jnp.clip(y["l"], 0.0, big_l)
         ej = c["pp"] * k**2 * dt_s * q
@@ -251,7 +251,7 @@ class AuditoryNerve(Simulator):
         inputs: Float[Array, "T n_channels"],
         state: State | None = None,
     ) -> tuple[Outputs, State]:
-        x, params = prepare(self, params, self.init(), self.parameter_constraints, inputs)
+        x, params = prepare(self, params, inputs)
         y0 = start_state(self, params, state, x.dtype)
         c = self._constants(params)
 
