@@ -171,6 +171,12 @@ def _lagrange_weights(c: float) -> np.ndarray:
     return w
 
 
+MIN_DELAY = 8.0
+"""Delays are at least 1/(a_max ω_co Δt) = 8.44 samples (a ≤ 0.0913); clipped at 8."""
+BLOCK = 6
+"""Samples per block: every delayed read of a block (at most BLOCK + 2 samples after its
+start, minus MIN_DELAY) lands on samples stored before the block."""
+
 _RK4 = ((0.0, 0.5, 0.5, 1.0), (1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6))
 
 
@@ -370,8 +376,19 @@ class TransmissionLineCochlea(Simulator):
         if state is not None:
             check_state(state, s0)
             s0 = {k: jnp.asarray(v, s0[k].dtype) for k, v in state.items()}
-        step = self._stepper(params, dtype)
-        carry, (v_out, y_out) = checkpointed_scan(step, s0, x[:, 0])
+        block = self._stepper(params, dtype)
+        x = x[:, 0]
+        n_blocks, tail = divmod(x.shape[0], BLOCK)
+        carry, outs = s0, []
+        if n_blocks:
+            carry, (v_out, y_out) = checkpointed_scan(
+                block, carry, x[: n_blocks * BLOCK].reshape(n_blocks, BLOCK)
+            )
+            outs.append(jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), (v_out, y_out)))
+        if tail:
+            carry, last = block(carry, x[n_blocks * BLOCK :])
+            outs.append(last)
+        v_out, y_out = jax.tree.map(lambda *a: jnp.concatenate(a), *outs)
         out = {"v_bm": v_out}
         if self.displacement:
             out["y_bm"] = y_out
@@ -381,7 +398,7 @@ class TransmissionLineCochlea(Simulator):
 
     # --- the numerics ---------------------------------------------------------------------------
     def _stepper(self, params: Params, dtype):
-        """The per-sample step ``(state, x_k) → (state, (v_out, y_out))``."""
+        """The per-block step ``(state, x[block]) → (state, (v_out, y_out))``."""
         geo = _geometry()
         c = lambda a: jnp.asarray(a, dtype)  # noqa: E731
         omega, omega2 = c(geo["omega"]), c(geo["omega"] ** 2)
@@ -406,7 +423,7 @@ class TransmissionLineCochlea(Simulator):
 
         def delayed(buffer, pos, delay, frac):
             # y at (step start + frac) − delay samples, from the ring buffers
-            s = jnp.clip(delay, 2.0, max_delay) - frac
+            s = jnp.clip(delay, MIN_DELAY, max_delay) - frac
             i = jnp.floor(s)
             mu = 1.0 - (s - i)
             rel = pos[None, :] - i.astype(jnp.int32)[None, :] - 2 + taps
@@ -445,12 +462,16 @@ class TransmissionLineCochlea(Simulator):
             [c(_lagrange_weights((s + ci) * h)) for ci in _RK4[0]] for s in range(self.n_substeps)
         ]
 
-        def step(state, xk):
-            v, y, buffer, pos = state["v"], state["y"], state["buffer"], state["pos"]
-            window = jnp.concatenate([state["x_prev"], xk[None]])
+        def step(buffer, pos, carry, ix):
+            # one sample; reads the ring buffers as they were at the block's start (pos), the
+            # sample being the block's i-th
+            i, xk = ix
+            v, y = carry["v"], carry["y"]
+            back = i.astype(dtype)  # samples since the buffers' newest entry
+            window = jnp.concatenate([carry["x_prev"], xk[None]])
             for s in range(self.n_substeps):
                 forces = [jnp.dot(w, window) for w in stage_w[s]]
-                fr = [(s + ci) * h for ci in _RK4[0]]
+                fr = [back + (s + ci) * h for ci in _RK4[0]]
                 k1v, k1y = rhs(v, y, forces[0], fr[0], buffer, pos)
                 k2v, k2y = rhs(
                     v + 0.5 * hs * k1v, y + 0.5 * hs * k1y, forces[1], fr[1], buffer, pos
@@ -461,9 +482,22 @@ class TransmissionLineCochlea(Simulator):
                 k4v, k4y = rhs(v + hs * k3v, y + hs * k3y, forces[3], fr[3], buffer, pos)
                 v = v + hs / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v)
                 y = y + hs / 6.0 * (k1y + 2.0 * k2y + 2.0 * k3y + k4y)
-            pos = jnp.where(pos + 1 >= lengths, 0, pos + 1)
-            buffer = buffer.at[offsets + pos].set(y)
-            new = {"v": v, "y": y, "buffer": buffer, "pos": pos, "x_prev": window[1:]}
-            return new, (v[secs], y[secs] if self.displacement else None)
+            new = {"v": v, "y": y, "x_prev": window[1:]}
+            return new, (y, v[secs], y[secs] if self.displacement else None)
 
-        return step
+        def block(state, xs):
+            # BLOCK samples (or fewer) whose delayed reads all precede the block (every delay is
+            # ≥ MIN_DELAY samples), so the ring buffers are read-only inside the block and
+            # written once after it: XLA then copies the buffers once per block, not per step
+            buffer, pos = state["buffer"], state["pos"]
+            carry = {k: state[k] for k in ("v", "y", "x_prev")}
+            idx = jnp.arange(xs.shape[0], dtype=jnp.int32)
+            carry, (ys, v_out, y_out) = jax.lax.scan(
+                lambda c, ix: step(buffer, pos, c, ix), carry, (idx, xs)
+            )
+            slots = jnp.mod(pos[None, :] + 1 + idx[:, None], lengths[None, :])
+            buffer = buffer.at[offsets[None, :] + slots].set(ys)
+            pos = jnp.mod(pos + xs.shape[0], lengths)
+            return {**carry, "buffer": buffer, "pos": pos}, (v_out, y_out)
+
+        return block
