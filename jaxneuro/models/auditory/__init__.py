@@ -12,3 +12,5 @@ the authors' code.
 from .decimate import Decimate as Decimate
 from .hair_cell import InnerHairCell as InnerHairCell
 from .nerve import AuditoryNerve as AuditoryNerve
+from .cochlea import TransmissionLineCochlea as TransmissionLineCochlea
+from .middle_ear import MiddleEar as MiddleEar
