@@ -201,27 +201,33 @@ class TransmissionLineCochlea(Simulator):
     samples (lengths :func:`buffer_lengths`, 514,603 values in all) by 4-point cubic
     interpolation at the stage time (``interpolation``: ``"bourke"``, P. Bourke's simple cubic
     as in the reference, the default, which reproduces V18's BM growth within 0.07 dB; or
-    ``"lagrange"``, exact for cubics, 0.2–0.3 dB above it at low levels at 4 kHz). The stimulus within a step is cubic-Lagrange
-    interpolated from the last four input samples, taking input sample k as the pressure at the
-    end of step k — causal, where the reference centres its interpolation on samples
-    k − 1 … k + 2 (a 10 µs shift of the output relative to the reference).
+    ``"lagrange"``, exact for cubics, 0.2–0.3 dB above it at low levels at 4 kHz). Samples
+    are advanced in blocks of :data:`BLOCK` = 6, within which every delayed read falls before
+    the block (delays are ≥ 8.4 samples), so the buffers are written once per block. The fluid
+    system is solved through its semiseparable inverse (two cumulative sums), accurate to
+    rounding in float32, where an LU solve loses four digits and the float32 model diverges.
+    The stimulus within a step is cubic-Lagrange interpolated from the last four input
+    samples, taking input sample k as the pressure at the end of step k — causal, where the
+    reference centres its interpolation on samples k − 1 … k + 2 (a 10 µs shift of the output
+    relative to the reference).
 
     **Input** ``pressure_me`` [Pa] (the :class:`MiddleEar`'s output) every 0.01 ms. **Outputs**
     ``v_bm`` [m/s] at ``sections`` (default the 201 CoNNear channels, descending CF; see
     :attr:`cf`), and with ``displacement=True`` also ``y_bm`` [m].
 
     **Parameters** (``init``): ``alpha_s`` [1001] the starting poles (base → apex; normal
-    hearing from :func:`.poles.normal_hearing_poles`, or ``starting_poles``, or derived from an
-    ``audiogram``), ``v_knee1``, ``v_knee2`` [1001] the compression knees (m/s), ``r_me`` the
-    middle-ear resistance (Pa·s/m³). With ``irregularities=True``, ``init(key)`` perturbs the
+    hearing from :func:`.poles.normal_hearing_poles`, or ``starting_poles``, e.g. raised where
+    outer hair cells are lost), ``v_knee1``, ``v_knee2`` [1001] the compression knees (m/s),
+    ``r_me`` the middle-ear resistance (Pa·s/m³). With ``irregularities=True``, ``init(key)`` perturbs the
     poles by 2.5 % and the knees by ±1 dB, uniformly at random per node (``jax.random``; the
     reference's NumPy stream is not reproduced).
 
     **State** ``{"v": [1001], "y": [1001], "buffer": [514603], "pos": int32 [1001],
     "x_prev": [3]}``: velocities and displacements (node 0 = stapes), the ring buffers of past
     displacement (one per node, flattened), each buffer's write position, and the last three
-    input samples; 2.1 MB per batch element in float32, 4.1 MB in float64. A run split in two
-    equals the whole run.
+    input samples; 2.1 MB per batch element in float32, 4.1 MB in float64 (a rectangular
+    buffer for the apex's 7,550 samples would take 30 MB). Gradients scan in √T chunks
+    (checkpointed), keeping one state per chunk. A run split in two equals the whole run.
 
     Attributes:
         sections: output section indices (1 … 1000), static.
@@ -230,9 +236,6 @@ class TransmissionLineCochlea(Simulator):
         interpolation: ``"bourke"`` (default) or ``"lagrange"`` for the delay line.
         irregularities: perturb the poles in ``init(key)``.
         starting_poles: 1001 starting poles (overrides the normal-hearing profile).
-        audiogram: a hearing-loss preset name (``"flat25"``, ``"flat35"``, ``"slope25"``,
-            ``"slope35"``) or ``((freq_hz, db_hl), …)``; sets the starting poles
-            (:mod:`.hearing_loss`).
     """
 
     sections: tuple[int, ...] = eqx.field(static=True, default=CONNEAR_SECTIONS)
@@ -241,7 +244,6 @@ class TransmissionLineCochlea(Simulator):
     interpolation: str = eqx.field(static=True, default="bourke")
     irregularities: bool = eqx.field(static=True, default=False)
     starting_poles: tuple[float, ...] | None = eqx.field(static=True, default=None)
-    audiogram: str | tuple[tuple[float, float], ...] | None = eqx.field(static=True, default=None)
 
     def __init__(
         self,
@@ -251,7 +253,6 @@ class TransmissionLineCochlea(Simulator):
         interpolation: str = "bourke",
         irregularities: bool = False,
         starting_poles=None,
-        audiogram=None,
     ):
         try:
             secs = tuple(int(s) for s in sections)
@@ -277,8 +278,6 @@ class TransmissionLineCochlea(Simulator):
             )
         self.interpolation = interpolation
         self.irregularities = bool(irregularities)
-        if starting_poles is not None and audiogram is not None:
-            raise ValueError("TransmissionLineCochlea: give starting_poles or audiogram, not both")
         if starting_poles is not None:
             poles = np.asarray(starting_poles, np.float64)
             if poles.shape != (N_SECTIONS + 1,):
@@ -297,17 +296,6 @@ class TransmissionLineCochlea(Simulator):
                 )
             starting_poles = tuple(float(a) for a in poles)
         self.starting_poles = starting_poles
-        if audiogram is not None and not isinstance(audiogram, str):
-            try:
-                audiogram = tuple((float(f), float(db)) for f, db in audiogram)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    "TransmissionLineCochlea: audiogram must be a preset name or pairs "
-                    f"(frequency Hz, dB HL), got {audiogram!r}"
-                ) from None
-        self.audiogram = audiogram
-        if audiogram is not None:
-            self._alpha_s()  # validate now
 
     # --- the protocol ---------------------------------------------------------------------------
     @property
@@ -330,10 +318,6 @@ class TransmissionLineCochlea(Simulator):
     def _alpha_s(self) -> np.ndarray:
         if self.starting_poles is not None:
             return np.asarray(self.starting_poles, np.float64)
-        if self.audiogram is not None:
-            from .hearing_loss import starting_poles_from_audiogram
-
-            return starting_poles_from_audiogram(self.audiogram)
         return _poles.normal_hearing_poles(characteristic_frequencies())
 
     parameter_constraints: ClassVar[dict[str, str]] = {
