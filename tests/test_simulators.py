@@ -47,7 +47,9 @@ def _v_ihc(n, dt, key):
 
 
 SIGNALS = {"middle-ear": _sound, "ihc": _v_bm, "anf": _v_ihc}
-DURATION |= {"middle-ear": 5.0, "ihc": 10.0, "anf": 20.0}
+SIGNALS |= {"tl-cochlea": _sound, "auditory-periphery": _sound}
+DURATION |= {"middle-ear": 5.0, "ihc": 10.0, "anf": 20.0, "tl-cochlea": 3.0}
+DURATION |= {"auditory-periphery": 3.0}
 
 # The AMPA twin is the NMDA cell's class with one receptor fewer: the suite runs the NMDA cell
 # (tests/test_l5pc.py and the NEURON cross-check cover both), to keep its compile time in bounds.
@@ -63,6 +65,9 @@ TINY = {
     "elm": dict(n_memory=4, learn_tau_m=True),
     "cnn-lstm": dict(window=8, convs=(4, 2), kernels=(1, 3), lstm=4, lstm_repeats=2, dense=()),
     "encoder-decoder": dict(levels=2, channels=4, kernel_size=4),
+    # the cochlea computes all 1000 sections whatever it reads out: two CFs (4 kHz, 1 kHz)
+    "tl-cochlea": dict(sections=(332, 600)),
+    "auditory-periphery": dict(sections=(332, 600)),
 }
 
 
@@ -229,7 +234,8 @@ def test_vmap_equals_loop(name):
 def test_streamed_equals_whole(name):
     sim, params, x = case(name)
     whole, final = sim.apply(params, x)
-    k1, k2 = x.shape[0] // 3, 2 * x.shape[0] // 3 + 1
+    d = sim.spec.decimation  # split on whole output samples
+    k1, k2 = x.shape[0] // 3 // d * d, 2 * x.shape[0] // 3 // d * d + d
     parts, state = [], None
     for lo, hi in [(0, k1), (k1, k2), (k2, x.shape[0])]:
         out, state = sim.apply(params, x[lo:hi], state)
@@ -368,7 +374,8 @@ def test_bad_inputs_raise(name):
         sim.apply(params, jnp.zeros((0, sim.spec.n_inputs)))
     with pytest.raises(Exception, match="NaN or inf"):
         sim.apply(params, x.at[3, 0].set(jnp.nan))
-    if name in SURROGATES:  # network weights: one whole weight array set to inf
+    # network weights, or a chain's stages: one whole first leaf set to inf
+    if name in SURROGATES or isinstance(params, tuple):
         leaves, treedef = jax.tree.flatten(params)
         bad = treedef.unflatten([jnp.full_like(leaves[0], jnp.inf), *leaves[1:]])
     else:

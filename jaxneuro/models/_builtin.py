@@ -7,8 +7,13 @@ from __future__ import annotations
 
 from .._registry import register
 from . import LIF, AdEx, HodgkinHuxley, Izhikevich, ReducedL5PC
-from .auditory import AuditoryNerve, InnerHairCell
-from .auditory.middle_ear import MiddleEar
+from .auditory import (
+    AuditoryNerve,
+    AuditoryPeriphery,
+    InnerHairCell,
+    MiddleEar,
+    TransmissionLineCochlea,
+)
 
 
 def _ampa_twin(**kwargs) -> ReducedL5PC:
@@ -44,10 +49,20 @@ def register_builtins() -> None:
         "middle ear: 600 Hz-4 kHz band-pass, 18 dB, 100 kHz (Verhulst 2018)",
     )
     register(
+        "tl-cochlea",
+        TransmissionLineCochlea,
+        "transmission-line cochlea, 1000 sections, BM velocity at 201 CFs (Verhulst 2018)",
+    )
+    register(
         "ihc",
         InnerHairCell,
         "inner hair cell receptor potential, 100 kHz (Altoe 2017; Verhulst 2018)",
     )
     register(
         "anf", AuditoryNerve, "auditory-nerve synapse, HSR/MSR/LSR rates at 20 kHz (Verhulst 2018)"
+    )
+    register(
+        "auditory-periphery",
+        AuditoryPeriphery,
+        "sound (Pa, 100 kHz) to ANF rates at 201 CFs (20 kHz): the Verhulst 2018 chain",
     )

@@ -8,9 +8,13 @@ Implemented from the published equations (``shared/reference/auditory_periphery.
 the authors' code.
 """
 
-# stages export themselves below, one line each
+from .cochlea import TransmissionLineCochlea as TransmissionLineCochlea
+from .cochlea import nearest_sections as nearest_sections
 from .decimate import Decimate as Decimate
 from .hair_cell import InnerHairCell as InnerHairCell
-from .nerve import AuditoryNerve as AuditoryNerve
-from .cochlea import TransmissionLineCochlea as TransmissionLineCochlea
 from .middle_ear import MiddleEar as MiddleEar
+from .nerve import AuditoryNerve as AuditoryNerve
+from .periphery import FIBRES_PER_CF as FIBRES_PER_CF
+from .periphery import AuditoryPeriphery as AuditoryPeriphery
+from .periphery import population_rate as population_rate
+from .periphery import synaptopathy as synaptopathy

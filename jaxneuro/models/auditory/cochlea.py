@@ -29,13 +29,13 @@ from ..._simulator import (
     Channel,
     IOSpec,
     Params,
-    Simulator,
     State,
     check_inputs,
     check_state,
     guard_finite,
 )
-from .._parameters import POSITIVE, check_params, guard_params
+from .._model import AbstractModel
+from .._parameters import POSITIVE, guard_params
 from .._stepping import checkpointed_scan
 from . import poles as _poles
 
@@ -180,7 +180,7 @@ start, minus MIN_DELAY) lands on samples stored before the block."""
 _RK4 = ((0.0, 0.5, 0.5, 1.0), (1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6))
 
 
-class TransmissionLineCochlea(Simulator):
+class TransmissionLineCochlea(AbstractModel):
     """V18's nonlinear transmission-line cochlea: middle-ear pressure → BM velocity.
 
     **Model** (§3). Nodes n = 0 … 1000 along a 34 mm BM (Greenwood map
@@ -352,7 +352,7 @@ class TransmissionLineCochlea(Simulator):
     def apply(
         self, params: Params, inputs: Float[Array, "T 1"], state: State | None = None
     ) -> tuple[dict[str, Array], State]:
-        traced = check_params(type(self).__name__, params, self.init(), self.parameter_constraints)
+        traced = self.check_params(params)
         x = check_inputs(self.spec, inputs)
         dtype = jnp.result_type(x.dtype, *jax.tree.leaves(params))
         params = jax.tree.map(lambda a: jnp.asarray(a, dtype), params)
