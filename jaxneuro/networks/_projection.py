@@ -16,11 +16,6 @@ from ._delays import delay_samples
 
 METHODS = ("auto", "dense", "gather", "events")
 
-CAPACITY_FRACTION = 0.25
-"""The default event capacity: this fraction of the presynaptic cell-samples of one exchange
-interval (at least 256, at most all of them). A synchronous burst of more spikes is a runtime
-error naming the projection; raise ``capacity`` for such networks, lower it for speed."""
-
 
 class Projection(eqx.Module):
     """Spikes of population ``pre`` delivered to input channel ``channel`` of population ``post``.
@@ -42,8 +37,11 @@ class Projection(eqx.Module):
         method: ``"dense"`` (matrix product), ``"gather"`` (post-major fixed-width lists),
             ``"events"`` (event-driven over the cells that spiked), or ``"auto"`` (dense for a
             :class:`Dense` connectivity, events for a :class:`Sparse` one).
-        capacity: for ``"events"``, the most presynaptic spikes one exchange interval may hold
-            (default from :data:`CAPACITY_FRACTION`); more is a runtime error, never a silent drop.
+        capacity: for ``"events"``, the most presynaptic spikes one exchange interval may hold;
+            more is a runtime error naming the projection, never a silent drop. Default: every
+            presynaptic cell-sample of the interval (no overflow possible). The work per
+            interval follows its spike count through tiers of event lists (8, 32, 128 …
+            events, see ``networks._delivery``), so a large capacity costs compile time only.
         name: key of its weights in the network's parameters (default ``"pre->post:channel"``).
     """
 
@@ -123,8 +121,7 @@ class Projection(eqx.Module):
         n_rows = chunk + hi - lo
         lags = tuple(int(v) - lo for v in np.unique(samples)) or (0,)
         if self.method == "events":
-            total = chunk * c.n_pre
-            capacity = self.capacity or min(total, max(256, math.ceil(total * CAPACITY_FRACTION)))
+            capacity = min(self.capacity or chunk * c.n_pre, chunk * c.n_pre)
             lag = Frozen(np.clip(d - lo, 0, None).astype(np.int32))
             indices = Frozen(c.indices)
             return Route(
