@@ -5,6 +5,9 @@ exchange interval through :class:`Projection` s (dense matrices or fixed-width s
 delays in ring buffers); the connectivity builders draw graphs with a recorded seed.
 """
 
+from ._coba import coba as coba
+from ._coba import coba_input as coba_input
+from ._coba import coba_state as coba_state
 from ._connectivity import Connectivity as Connectivity
 from ._connectivity import Dense as Dense
 from ._connectivity import Sparse as Sparse
