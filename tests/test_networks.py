@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxneuro import networks
 from jaxneuro.models import LIF
 from jaxneuro.models.synapses import Synapse
 from jaxneuro.networks import (
@@ -348,23 +349,8 @@ def numpy_coba(weights, n_e, v0, steps, dt=0.1, i_b=0.2):
 
 
 def coba(n, seed, fmt):
-    n_e = n * 4 // 5
-    scale = 4000 / n  # weights ÷ (n / 4000): BrainPy's scaling of COBA (cortical_circuit.md §3.4)
-    pops = {"E": Population(coba_cell(), n_e), "I": Population(coba_cell(), n - n_e)}
-    sizes = {"E": n_e, "I": n - n_e}
-    projections = [
-        Projection(
-            a,
-            b,
-            "exc" if a == "E" else "inh",
-            fixed_probability(
-                sizes[a], sizes[b], 0.02, scale, seed=seed + k, autapses=a != b, format=fmt
-            ),
-        )
-        for k, (a, b) in enumerate([("E", "E"), ("E", "I"), ("I", "E"), ("I", "I")])
-    ]
-    inputs = [External("E", "i_ext", shared=True), External("I", "i_ext", shared=True)]
-    return Network(pops, projections, inputs)
+    """COBA at ``n`` cells, weights × 4000 / n (``networks.coba``)."""
+    return networks.coba(n, seed=seed, format=fmt)
 
 
 def full_matrix(net, n_e):
