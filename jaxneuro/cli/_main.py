@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import equinox as eqx
 
 from .. import __version__
-from . import _demo, _evaluate, _fit, _generate, _models, _simulate
+from . import _demo, _evaluate, _fit, _generate, _hear, _models, _simulate
 
-COMMANDS = (_models, _simulate, _generate, _fit, _evaluate, _demo)
+COMMANDS = (_models, _simulate, _generate, _fit, _evaluate, _demo, _hear)
 """One module per command, in ``--help`` order; each has ``add(commands)`` and ``run(args)``."""
 
 PATH_ERRORS = (
