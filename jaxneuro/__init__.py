@@ -3,6 +3,7 @@
 from . import data as data
 from . import metrics as metrics
 from . import models as models
+from . import networks as networks
 from . import optimize as optimize
 from . import solvers as solvers
 from . import stimuli as stimuli
@@ -30,6 +31,7 @@ from ._simulator import Simulator as Simulator
 from ._simulator import check_inputs as check_inputs
 from ._simulator import n_samples as n_samples
 from .evaluation import evaluate as evaluate
+from .networks import Network as Network
 from .training import fit as fit
 
 __version__ = "0.1.0"
