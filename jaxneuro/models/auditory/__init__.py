@@ -18,3 +18,6 @@ from .periphery import FIBRES_PER_CF as FIBRES_PER_CF
 from .periphery import AuditoryPeriphery as AuditoryPeriphery
 from .periphery import population_rate as population_rate
 from .periphery import synaptopathy as synaptopathy
+from .hearing_loss import AUDIOGRAMS as AUDIOGRAMS
+from .hearing_loss import filter_gain_table as filter_gain_table
+from .hearing_loss import poles_for_audiogram as poles_for_audiogram

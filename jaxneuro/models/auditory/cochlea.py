@@ -30,14 +30,13 @@ from ..._simulator import (
     IOSpec,
     Params,
     State,
-    check_inputs,
     check_state,
-    guard_finite,
 )
 from .._model import AbstractModel
-from .._parameters import POSITIVE, guard_params
+from .._parameters import POSITIVE
 from .._stepping import checkpointed_scan
 from . import poles as _poles
+from ._stage import prepare
 
 # --- geometry (§3.1) --------------------------------------------------------------------------
 N_SECTIONS = 1000
@@ -352,11 +351,8 @@ class TransmissionLineCochlea(AbstractModel):
     def apply(
         self, params: Params, inputs: Float[Array, "T 1"], state: State | None = None
     ) -> tuple[dict[str, Array], State]:
-        traced = self.check_params(params)
-        x = check_inputs(self.spec, inputs)
-        dtype = jnp.result_type(x.dtype, *jax.tree.leaves(params))
-        params = jax.tree.map(lambda a: jnp.asarray(a, dtype), params)
-        x = guard_finite(guard_params(type(self).__name__, x.astype(dtype), traced), params)
+        x, params = prepare(self, params, inputs)
+        dtype = x.dtype
         s0 = self.init_state(params)
         if state is not None:
             check_state(state, s0)

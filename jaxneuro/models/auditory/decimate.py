@@ -14,7 +14,7 @@ from jaxtyping import Array, Float
 
 from ..._simulator import KINDS, TRACE, Channel, IOSpec, Outputs, Params, State
 from .._model import AbstractModel
-from .hair_cell import as_channel, prepare, start_state
+from ._stage import as_channel, prepare, start_state
 
 MODES = ("causal", "zero-phase")
 

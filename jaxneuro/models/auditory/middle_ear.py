@@ -23,12 +23,10 @@ from ..._simulator import (
     IOSpec,
     Params,
     State,
-    check_inputs,
-    check_state,
-    guard_finite,
 )
 from .._model import AbstractModel
 from .._parameters import ANY
+from ._stage import prepare, start_state
 
 FS_HZ = 100_000.0
 """Sample rate of the middle ear and the cochlea (Hz): dt = 0.01 ms."""
@@ -94,14 +92,9 @@ class MiddleEar(AbstractModel):
     def apply(
         self, params: Params, inputs: Float[Array, "T 1"], state: State | None = None
     ) -> tuple[dict[str, Array], State]:
-        self.check_params(params)
-        x = check_inputs(self.spec, inputs)
-        dtype = jnp.result_type(x.dtype, *jax.tree.leaves(params))
-        x = guard_finite(x.astype(dtype), params)[:, 0]
-        z0 = self.init_state(params)
-        if state is not None:
-            check_state(state, z0)
-            z0 = jax.tree.map(lambda a: jnp.asarray(a, dtype), state)
+        x, params = prepare(self, params, inputs)
+        x, dtype = x[:, 0], x.dtype
+        z0 = start_state(self, params, state, dtype)
         b, a = self.coefficients
         gain = 10.0 ** (jnp.asarray(params["gain_db"], dtype) / 20.0)
         b = jnp.asarray(b / a[0], dtype) * gain

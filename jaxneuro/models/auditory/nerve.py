@@ -17,7 +17,8 @@ from ..._simulator import RATE, TRACE, Channel, IOSpec, Outputs, Params, State
 from .._model import AbstractModel
 from .._parameters import POSITIVE
 from .._stepping import as_float_tree, checkpointed_scan
-from .hair_cell import as_channel, prepare, rest_potential, start_state
+from ._stage import as_channel, prepare, start_state
+from .hair_cell import rest_potential
 
 FIBRES = {
     # spontaneous rate sp [spikes/s] (V18 code; the paper's HSR is 70) and peak rate psr
