@@ -12,12 +12,12 @@ from .cochlea import TransmissionLineCochlea as TransmissionLineCochlea
 from .cochlea import nearest_sections as nearest_sections
 from .decimate import Decimate as Decimate
 from .hair_cell import InnerHairCell as InnerHairCell
+from .hearing_loss import AUDIOGRAMS as AUDIOGRAMS
+from .hearing_loss import filter_gain_table as filter_gain_table
+from .hearing_loss import poles_for_audiogram as poles_for_audiogram
 from .middle_ear import MiddleEar as MiddleEar
 from .nerve import AuditoryNerve as AuditoryNerve
 from .periphery import FIBRES_PER_CF as FIBRES_PER_CF
 from .periphery import AuditoryPeriphery as AuditoryPeriphery
 from .periphery import population_rate as population_rate
 from .periphery import synaptopathy as synaptopathy
-from .hearing_loss import AUDIOGRAMS as AUDIOGRAMS
-from .hearing_loss import filter_gain_table as filter_gain_table
-from .hearing_loss import poles_for_audiogram as poles_for_audiogram

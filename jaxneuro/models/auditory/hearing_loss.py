@@ -21,7 +21,9 @@ from the model's own equations (not from the authors' code or tables):
   the region just basal to its peak, over which the impaired poles vary slowly.
 * The loss of section n at pole α is ``loss_n(α) = G_n(α_S,n) − G_n(α)``, α_S the normal-hearing
   poles (:func:`.poles.normal_hearing_poles`); the largest representable loss is
-  ``loss_n(α_E)``, α_E = 0.31 (≈ 34–40 dB; V18 quotes ≈ 35 dB).
+  ``loss_n(α_E)``, α_E = 0.31: 15.6, 22.8, 26.7, 30.5, 33.9, 36.6, 36.0 dB at 125, 500, 1k, 2k,
+  4k, 8k, 12 kHz (V18 quotes ≈ 35 dB); it falls to ≈ 15 dB at the extreme base (CF > 19 kHz)
+  and is irregular at the extreme apex (CF < 40 Hz), where the window of the sweep is cut.
 
 Frequencies in Hz, levels in dB, poles dimensionless.
 """
@@ -195,8 +197,8 @@ def poles_for_audiogram(audiogram, warn: bool = True) -> np.ndarray:
     Per section n (CF from the Greenwood map), the dB HL of the audiogram at CF_n (log-frequency
     interpolation, constant beyond the ends) is matched by the pole α ≥ α_S,n with
     ``G_n(α_S,n) − G_n(α) = dB HL`` (:func:`filter_gain_table`, interpolated linearly in α).
-    Losses beyond the largest representable one, ``G_n(α_S,n) − G_n(α_E)`` (≈ 35 dB; see
-    :func:`max_loss_db`), are capped at α = α_E = 0.31 (with a warning when ``warn``). Sections
+    Losses beyond the largest representable one, ``G_n(α_S,n) − G_n(α_E)`` (≈ 23–37 dB from
+    0.5 to 8 kHz; see :func:`max_loss_db`), are capped at α = α_E = 0.31 (with a warning when ``warn``). Sections
     at 0 dB HL keep their normal-hearing poles exactly. For
     ``TransmissionLineCochlea(starting_poles=…)`` and ``AuditoryPeriphery(starting_poles=…)``.
 
