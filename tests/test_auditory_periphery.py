@@ -71,3 +71,17 @@ def test_population_rate_weights_fibre_types():
     np.testing.assert_allclose(population_rate(out, {"hsr": 13, "msr": 3, "lsr": 0}), 19.0)
     with pytest.raises(ValueError, match="lsr"):
         population_rate(out)
+
+
+def test_audiogram_raises_the_starting_poles():
+    from jaxneuro.models.auditory import poles_for_audiogram
+
+    with pytest.warns(UserWarning, match="capped"):  # 35 dB exceeds the apical sections' range
+        impaired = AuditoryPeriphery(SECTIONS, audiogram="slope35")
+        poles = poles_for_audiogram("slope35")
+    normal = AuditoryPeriphery(SECTIONS)
+    a_hi, a_nh = impaired.init()[1]["alpha_s"], normal.init()[1]["alpha_s"]
+    np.testing.assert_allclose(a_hi, poles, rtol=1e-6)
+    assert (a_hi >= a_nh - 1e-7).all() and (a_hi > a_nh + 1e-3).any()
+    with pytest.raises(ValueError, match="not both"):
+        AuditoryPeriphery(SECTIONS, audiogram="flat25", starting_poles=np.asarray(a_nh))

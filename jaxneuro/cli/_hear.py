@@ -52,6 +52,12 @@ def add(commands) -> None:
         "pressure [Pa] at 100 kHz",
     )
     hear.add_argument(
+        "--audiogram",
+        choices=("flat25", "flat35", "slope25", "slope35"),
+        default=None,
+        help="outer-hair-cell loss of the analytical chain (default: normal hearing)",
+    )
+    hear.add_argument(
         "--decimation",
         choices=("causal", "zero-phase"),
         default="causal",
@@ -72,7 +78,9 @@ def sections(n_cf: int) -> tuple[int, ...]:
 
 def run(args) -> int:
     if args.model == "auditory-periphery":
-        sim = AuditoryPeriphery(sections(args.n_cf), decimation=args.decimation)
+        sim = AuditoryPeriphery(
+            sections(args.n_cf), decimation=args.decimation, audiogram=args.audiogram
+        )
         cf = section_cf(sim.stages[1].sections)
     else:
         sim = create(args.model)

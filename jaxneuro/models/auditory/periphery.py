@@ -17,6 +17,7 @@ from ..._chain import Chain
 from .cochlea import CONNEAR_SECTIONS, TransmissionLineCochlea
 from .decimate import Decimate
 from .hair_cell import InnerHairCell
+from .hearing_loss import poles_for_audiogram
 from .middle_ear import MiddleEar
 from .nerve import AuditoryNerve
 
@@ -29,6 +30,7 @@ def AuditoryPeriphery(  # noqa: N802 — a constructor of a Chain
     *,
     fibres: Sequence[str] = ("hsr", "msr", "lsr"),
     decimation: str = "causal",
+    audiogram=None,
     starting_poles=None,
     irregularities: bool = False,
     corrected: bool = False,
@@ -45,10 +47,17 @@ def AuditoryPeriphery(  # noqa: N802 — a constructor of a Chain
         fibres: fibre types of the nerve stage.
         decimation: ``"causal"`` (a causal FIR: streams, latency 3 output samples) or
             ``"zero-phase"`` (the reference's offline filter: whole signals only).
-        starting_poles, irregularities: the cochlea's starting poles (outer-hair-cell loss
-            raises them) and irregularities (:class:`TransmissionLineCochlea`).
+        audiogram: outer-hair-cell loss, a preset name (``"flat25"``, ``"flat35"``,
+            ``"slope25"``, ``"slope35"``) or ``((freq_hz, db_hl), …)``, turned into starting
+            poles by :func:`~jaxneuro.models.auditory.poles_for_audiogram`.
+        starting_poles, irregularities: the cochlea's starting poles (instead of an
+            ``audiogram``) and irregularities (:class:`TransmissionLineCochlea`).
         corrected: the ANF's V_rest at the IHC's true rest instead of the reference's −57.03 mV.
     """
+    if audiogram is not None:
+        if starting_poles is not None:
+            raise ValueError("AuditoryPeriphery: give audiogram or starting_poles, not both")
+        starting_poles = poles_for_audiogram(audiogram)
     cochlea = TransmissionLineCochlea(
         sections=sections,
         starting_poles=starting_poles,
