@@ -21,3 +21,4 @@ from ._network import Network as Network
 from ._population import External as External
 from ._population import Population as Population
 from ._projection import Projection as Projection
+from ._sharding import shard as shard
