@@ -7,6 +7,11 @@ same loop, a jitted ``lax.scan`` of optax updates, and return an :class:`Optimiz
 take analytical models and learned surrogates alike.
 """
 
+from ._compensation import BandGains as BandGains
+from ._compensation import Compensation as Compensation
+from ._compensation import CompensationResult as CompensationResult
+from ._compensation import compensate as compensate
+from ._compensation import response_error as response_error
 from ._engine import OptimizeResult as OptimizeResult
 from ._engine import Progress as Progress
 from ._losses import filter_spikes as filter_spikes
@@ -18,6 +23,11 @@ from ._penalties import Penalties as Penalties
 from ._stimulus import stimulus as stimulus
 
 __all__ = [
+    "BandGains",
+    "Compensation",
+    "CompensationResult",
+    "compensate",
+    "response_error",
     "OptimizeResult",
     "Penalties",
     "Progress",
