@@ -19,6 +19,10 @@ def _causal_conv(c_in, c_out, k, stride, rngs):
     return nnx.Conv(c_in, c_out, (k,), strides=(stride,), padding=((k - 1, 0),), rngs=rngs)
 
 
+def _is_number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def _upsample(h: Float[Array, "m C"], length: int) -> Float[Array, "length C"]:
     """Zero-stuffing ×2 (the input side of a stride-2 transposed convolution), cropped."""
     up = jnp.stack([h, jnp.zeros_like(h)], axis=1).reshape(2 * h.shape[0], h.shape[1])
@@ -91,6 +95,10 @@ class ConvEncoderDecoder(Surrogate):
         activation: hidden nonlinearity (CoNNear: ``"tanh"``).
         right_context: look-ahead in input samples (a multiple of the spec's decimation), reported
             in output samples as :attr:`latency`.
+        rest_input: the input at rest, one value per input column in its channel's unit (or one
+            for all): the past a fresh state (:meth:`init_state`) holds. Default ``None``: zeros,
+            right where zero input is rest (a sound, a BM velocity) but not for, e.g., a membrane
+            potential (an ANF surrogate takes ``v_ihc`` resting near −57.7 mV).
         scaling, spike_prior: as for every :class:`Surrogate`.
     """
 
@@ -100,6 +108,7 @@ class ConvEncoderDecoder(Surrogate):
     output_kernel: int = eqx.field(static=True)
     activation: str = eqx.field(static=True)
     right_context: int = eqx.field(static=True)
+    rest_input: tuple[float, ...] | None = eqx.field(static=True)
 
     def __init__(
         self,
@@ -111,6 +120,7 @@ class ConvEncoderDecoder(Surrogate):
         output_kernel: int = 1,
         activation: str = "tanh",
         right_context: int = 0,
+        rest_input: float | Sequence[float] | None = None,
         scaling: Scaling | None = None,
         spike_prior: float = 0.01,
     ):
@@ -132,6 +142,15 @@ class ConvEncoderDecoder(Surrogate):
         self.levels, self.kernel_size, self.output_kernel = levels, kernel_size, output_kernel
         self.channels = as_layers("channels", channels, levels)
         self.activation, self.right_context = activation, right_context
+        if rest_input is not None:
+            values = (rest_input,) * spec.n_inputs if _is_number(rest_input) else rest_input
+            values = tuple(float(v) for v in values)
+            if len(values) != spec.n_inputs or not all(math.isfinite(v) for v in values):
+                raise ValueError(
+                    f"rest_input must be one finite number or {spec.n_inputs}, got {rest_input!r}"
+                )
+            rest_input = values
+        self.rest_input = rest_input
         self.graphdef = graphdef_of(self.network)
 
     def network(self, rngs: nnx.Rngs) -> nnx.Module:
@@ -166,8 +185,11 @@ class ConvEncoderDecoder(Surrogate):
         return self.right_context // self.spec.decimation
 
     def init_state(self, params=None) -> dict[str, Array]:
-        """Rest: zero input history ``[left_context, n_inputs]`` and stream phase 0."""
+        """Rest: an input history ``[left_context, n_inputs]`` at :attr:`rest_input` (zeros by
+        default) and stream phase 0."""
         history = jnp.zeros((self.left_context, self.spec.n_inputs), float_dtype(params))
+        if self.rest_input is not None:
+            history = history + jnp.asarray(self.rest_input, history.dtype)
         return {"history": history, "phase": jnp.zeros((), jnp.int32)}
 
     def apply(
