@@ -96,7 +96,11 @@ class PointNeuron(AbstractNeuron):
     def spec(self) -> IOSpec:
         inputs = (self.current_channel,) + tuple(
             Channel(
-                s.name, "spikes/sample", EVENTS, description=f"{s.kind} synapse, E={s.e_rev} mV"
+                s.name,
+                "spikes/sample",
+                EVENTS,
+                description=f"{s.kind} synapse"
+                + (f", E={s.e_rev} mV" if hasattr(s, "e_rev") else ""),
             )
             for s in self.synapses
         )
@@ -125,7 +129,11 @@ class PointNeuron(AbstractNeuron):
         g = [s.conductance(ys[s.name], sp[s.name], y["v"]) for s in self.synapses]
         g_syn = sum(g, 0.0)
         ge_syn = sum(
-            (g_i * sp[s.name]["e_rev"] for g_i, s in zip(g, self.synapses, strict=True)), 0.0
+            (
+                g_i * sp[s.name].get("e_rev", 0.0) + s.current(ys[s.name], sp[s.name], y["v"])
+                for g_i, s in zip(g, self.synapses, strict=True)
+            ),
+            0.0,
         )
         own = {k: v for k, v in y.items() if k != "syn"}
         drive, decay = self.membrane_rates(own, params, current, g_syn, ge_syn)
@@ -147,6 +155,13 @@ class PointNeuron(AbstractNeuron):
                 s.name: s.receive(y["syn"][s.name], sp[s.name], row[1 + i])
                 for i, s in enumerate(self.synapses)
             }
+            jumps = [
+                s.jump(sp[s.name], row[1 + i])
+                for i, s in enumerate(self.synapses)
+                if s.instantaneous
+            ]
+            if jumps:  # δ synapses: the voltage jumps at the start of the sample
+                y = dict(y, v=y["v"] + sum(jumps))
             y, n_spikes = self.advance(term, dict(y, syn=syn), (params, row[0]), spiked, stepper)
             return y, (y["v"], n_spikes)
 

@@ -22,3 +22,12 @@ from ._population import External as External
 from ._population import Population as Population
 from ._projection import Projection as Projection
 from ._sharding import shard as shard
+from ._standard import BRUNEL_REGIMES as BRUNEL_REGIMES
+from ._standard import brunel as brunel
+from ._standard import brunel_rate as brunel_rate
+from ._standard import brunel_state as brunel_state
+from ._standard import cuba as cuba
+from ._standard import cuba_input as cuba_input
+from ._standard import poisson_drive as poisson_drive
+from ._standard import run_poisson as run_poisson
+from ._standard import spike_statistics as spike_statistics

@@ -1,10 +1,12 @@
 """Synapses, one kind per file behind :class:`AbstractSynapse`: exponential and alpha conductances
-for point neurons, double-exponential receptors (AMPA, NMDA, GABA_A) for cable neurons."""
+and current-based (exponential current, δ pulse) synapses for point neurons, double-exponential receptors (AMPA, NMDA, GABA_A) for cable neurons."""
 
 from typing import Literal
 
 from ._alpha import AlphaSynapse as AlphaSynapse
 from ._base import AbstractSynapse as AbstractSynapse
+from ._current import CurrentSynapse as CurrentSynapse
+from ._current import DeltaSynapse as DeltaSynapse
 from ._exponential import ExpSynapse as ExpSynapse
 from ._receptor import AMPA as AMPA
 from ._receptor import GABA_A as GABA_A

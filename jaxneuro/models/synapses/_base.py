@@ -1,7 +1,9 @@
-"""The one interface of every synapse: event counts in, a conductance out."""
+"""The one interface of every synapse: event counts in, a conductance (or, for current-based
+synapses on point neurons, a current or a voltage jump) out."""
 
 import abc
 from collections.abc import Mapping
+from typing import ClassVar
 
 import equinox as eqx
 from equinox import AbstractClassVar
@@ -50,3 +52,16 @@ class AbstractSynapse(eqx.Module):
     @abc.abstractmethod
     def conductance(self, state: dict, params: dict, v):
         """Conductance at each site (the model's unit) at membrane potential ``v`` (mV)."""
+
+    instantaneous: ClassVar[bool] = False
+    """Whether :meth:`jump` moves the membrane potential (δ synapses); point neurons only."""
+
+    def current(self, state: dict, params: dict, v):
+        """A current independent of ``v`` (the model's current unit), added to ``g·(e_rev −
+        v)``: zero for conductance synapses, the whole input of current-based ones."""
+        return 0.0
+
+    def jump(self, params: dict, counts):
+        """The membrane potential's jump (mV) for this sample's event ``counts``, applied at
+        the start of the sample (only read where :attr:`instantaneous`)."""
+        return 0.0 * counts
