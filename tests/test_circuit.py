@@ -217,6 +217,10 @@ def test_surrogate_fits_a_smooth_map_and_differentiates():
     assert J.shape == (8, 2, 2) and H.shape == (8, 2, 2)
     assert (J[:, 0, 0] > 0).mean() >= 0.75 and (J[:, 1, 1] > 0).mean() >= 0.75
     assert np.isfinite(H).all() and np.abs(H).max() > 0  # smooth activations: curvature exists
+    ens = fit_statistics(
+        x[tr], y[tr], std[tr], x[va], y[va], std[va], steps=20, hidden=(8,), members=2
+    )
+    assert jax.tree.leaves(ens.params)[0].shape[0] == 2 and gains(ens, x[:2])[0].shape == (2, 2, 2)
     P, L = search_couplings(fit, jnp.asarray([5.0, 20.0]), jnp.asarray([2.0, 1.0]), restarts=4)
     lo, hi = box_arrays()
     assert P.shape == (4, 6) and (P[:, :4] >= lo[:4] * 0.999).all()

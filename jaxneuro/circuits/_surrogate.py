@@ -67,8 +67,12 @@ def fit_statistics(
     batch: int = 256,
     lr: float = 1e-3,
     hidden=(256, 256, 256, 256),
+    members: int = 1,
 ) -> Fitted:
-    """Fit the statistics MLP (weighted MSE; Adam, cosine decay; best validation weights kept)."""
+    """Fit the statistics MLP (weighted MSE; Adam, cosine decay; best validation weights kept).
+
+    ``members > 1`` trains an ensemble (independent initialisations, stacked weights); its
+    prediction is the members' mean in the standardised (log-rate) coordinates."""
     mlp = MLP(CIRCUIT_FEATURES, CIRCUIT_STATISTICS, hidden=hidden).with_data_scaling(
         x_train, np.where(np.isfinite(y_mean), y_mean, np.nanmean(y_mean, 0))
     )
@@ -79,11 +83,19 @@ def fit_statistics(
         pred = jax.vmap(mlp.apply_transformed, (None, 0))(p, x)
         return jnp.mean(w * (pred - z) ** 2)
 
-    return _train(mlp, loss_fn, (x_train, z, w), (x_val, zv, wv), seed, steps, batch, lr)
+    return _train(mlp, loss_fn, (x_train, z, w), (x_val, zv, wv), seed, steps, batch, lr, members)
 
 
 def fit_regimes(
-    x_train, labels, x_val, labels_val, *, seed: int = 1, steps: int = 4000, batch: int = 256
+    x_train,
+    labels,
+    x_val,
+    labels_val,
+    *,
+    seed: int = 1,
+    steps: int = 4000,
+    batch: int = 256,
+    members: int = 1,
 ) -> Fitted:
     """Fit the regime classifier (cross-entropy on :data:`REGIMES` labels)."""
     mlp = MLP(
@@ -104,11 +116,19 @@ def fit_regimes(
         steps,
         batch,
         1e-3,
+        members,
     )
 
 
-def _train(mlp, loss_fn, train, val, seed, steps, batch, lr) -> Fitted:
-    params = mlp.init(jax.random.key(seed))
+def _train(mlp, loss_fn, train, val, seed, steps, batch, lr, members=1) -> Fitted:
+    if members > 1:
+        params = jax.vmap(mlp.init)(jax.random.split(jax.random.key(seed), members))
+        member_loss = loss_fn
+
+        def loss_fn(P, *b):
+            return jax.vmap(lambda p: member_loss(p, *b))(P).sum()
+    else:
+        params = mlp.init(jax.random.key(seed))
     opt = optax.adamw(optax.cosine_decay_schedule(lr, steps), weight_decay=1e-5)
     state = opt.init(params)
     train = tuple(jnp.asarray(a) for a in train)
@@ -134,15 +154,26 @@ def _train(mlp, loss_fn, train, val, seed, steps, batch, lr) -> Fitted:
             hist["val"].append(v)
             if v < best:
                 best, best_params = v, params
-    hist["best_val"] = best
+    hist["best_val"] = best / members
+    hist["members"] = members
     return Fitted(mlp, best_params, hist)
+
+
+def transformed(fit: Fitted, x: Float[Array, " 6"]) -> Float[Array, " n_out"]:
+    """Standardised outputs at one physical parameter vector (ensemble mean)."""
+    if fit.history.get("members", 1) > 1:
+        return jax.vmap(lambda w: fit.mlp.apply_transformed(w, x))(fit.params).mean(0)
+    return fit.mlp.apply_transformed(fit.params, x)
+
+
+def outputs(fit: Fitted, x: Float[Array, " 6"]) -> Float[Array, " n_out"]:
+    """Physical outputs (statistics, or logits) at one parameter vector."""
+    return fit.mlp.untransform_statistics(transformed(fit, x))
 
 
 def predict(fit: Fitted, x) -> np.ndarray:
     """Statistics ``[M, 5]`` (or logits ``[M, 3]``) at physical parameters ``x [M, 6]``."""
-    f = jax.jit(
-        jax.vmap(lambda p: fit.mlp.untransform_statistics(fit.mlp.apply_transformed(fit.params, p)))
-    )
+    f = jax.jit(jax.vmap(lambda p: outputs(fit, p)))
     return np.asarray(f(jnp.asarray(x, jnp.float32)))
 
 
@@ -151,8 +182,7 @@ def gains(fit: Fitted, x) -> tuple[np.ndarray, np.ndarray]:
     ``∂²(r_E, r_I)/∂η_Q²`` ``[M, 2, 2]`` (Hz/kHz², diagonal of the Hessian), by autodiff."""
 
     def rates(p):
-        y = fit.mlp.untransform_statistics(fit.mlp.apply_transformed(fit.params, p))
-        return y[:2]
+        return outputs(fit, p)[:2]
 
     def one(p):
         J = jax.jacfwd(rates)(p)[:, 4:6]
@@ -184,7 +214,7 @@ def search_couplings(
         return jnp.concatenate([jnp.exp(lo + (hi - lo) * jax.nn.sigmoid(z)), d])
 
     def loss(z):
-        y = fit.mlp.untransform_statistics(fit.mlp.apply_transformed(fit.params, to_params(z)))
+        y = outputs(fit, to_params(z))
         return jnp.sum((jnp.log(y[:2] + 0.1) - tz) ** 2)
 
     opt = optax.adam(0.05)
