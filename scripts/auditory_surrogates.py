@@ -2,8 +2,9 @@
 deliverable 5): data → fit → evaluate → ship. Every stage resumes where it stopped.
 
     python scripts/auditory_surrogates.py bank  [--work DIR]    # cochlea on sounds (slow, once)
-    python scripts/auditory_surrogates.py train --model ihc|anf-h|anf-m|anf-l [--steps N]
-    python scripts/auditory_surrogates.py ship  [--work DIR]    # write jaxneuro/pretrained/<name>
+    python scripts/auditory_surrogates.py train [--model ihc anf-h anf-m anf-l] [--steps N]
+                                                [--n WINDOWS] [--tag -r2]
+    python scripts/auditory_surrogates.py ship  [--work DIR] [--to jaxneuro/pretrained]
 
 **Data.** Sounds (speech-like sentences, pure tones, broadband noise; levels uniform in
 0–100 dB SPL; 0.5 s at 100 kHz) go once through the middle ear and the transmission-line cochlea
@@ -212,8 +213,11 @@ def held_out(work: Path, name: str, n_columns: int) -> np.ndarray:
     return cols[pick]
 
 
-def train(work: Path, name: str, steps: int, eval_columns: int) -> dict:
-    m = MODELS[name]
+def train(
+    work: Path, name: str, steps: int, eval_columns: int, n: int | None = None, tag: str = ""
+) -> dict:
+    """Data, fit, held-out evaluation and a saved folder ``work/ship<tag>/<name>-connear``."""
+    m = MODELS[name] | ({} if n is None else {"n": n})
     banks = stage_banks(work, 0)
     cols = banks[m["bank"]]
     rest = rest_of(cols)
@@ -228,15 +232,14 @@ def train(work: Path, name: str, steps: int, eval_columns: int) -> dict:
         rest=rest,
     )
     t0 = time.perf_counter()
-    data = jn.data.generate(
-        teacher, sampler, m["n"], work / f"{name}.zarr", seed=0, chunk_size=32, progress=False
-    )
+    store = work / (f"{name}.zarr" if m["n"] == MODELS[name]["n"] else f"{name}-n{m['n']}.zarr")
+    data = jn.data.generate(teacher, sampler, m["n"], store, seed=0, chunk_size=32, progress=False)
     t_data = time.perf_counter() - t0
     t0 = time.perf_counter()
     result = jn.fit(
         surrogate,
         data,
-        checkpoint_dir=work / f"{name}-fit",
+        checkpoint_dir=work / f"{name}-fit{tag}",
         steps=steps,
         eval_every=max(steps // 8, 25),
         val_windows=16,
@@ -251,7 +254,7 @@ def train(work: Path, name: str, steps: int, eval_columns: int) -> dict:
         teacher,
         x,
         params=result.params,
-        out=work / f"{name}-eval",
+        out=work / f"{name}-eval{tag}",
         gradient_cells=2,
     )
     ch = report["channels"][teacher.spec.outputs[0].name]
@@ -272,9 +275,9 @@ def train(work: Path, name: str, steps: int, eval_columns: int) -> dict:
         "gradient_cosine": report["gradient_cosine"],
         "speed": report["speed"],
     }
-    (work / f"{name}-record.json").write_text(json.dumps(record, indent=1, default=float))
+    (work / f"{name}-record{tag}.json").write_text(json.dumps(record, indent=1, default=float))
     jn.save(
-        work / "ship" / f"{name}-connear",
+        work / f"ship{tag}" / f"{name}-connear",
         result.surrogate,
         result.params,
         teacher=m["teacher"][0],
@@ -304,18 +307,25 @@ def card_of(record: dict) -> dict:
     }
 
 
-def ship(work: Path) -> None:
-    """Copy the trained surrogates from ``work/ship`` into the package and record the numbers."""
+def ship(work: Path, to: Path = PACKAGE) -> None:
+    """Copy each model's best run (lowest held-out RMSE) from ``work/ship<tag>`` to ``to``
+    (default the package: ``jaxneuro.load("<name>-connear")``) and record every model's numbers
+    in ``benchmarks/results/auditory_surrogates.json``."""
     import shutil
 
     results = {}
     for name in MODELS:
-        rec = work / f"{name}-record.json"
-        if not rec.exists():
+        runs = sorted(work.glob(f"{name}-record*.json"))
+        if not runs:
             continue
-        results[name] = json.loads(rec.read_text())
-        src = work / "ship" / f"{name}-connear"
-        dst = PACKAGE / f"{name}-connear"
+        best = min(runs, key=lambda r: json.loads(r.read_text())["heldout"]["rmse"])
+        tag = best.stem.removeprefix(f"{name}-record")
+        results[name] = json.loads(best.read_text()) | {
+            "other_runs": [json.loads(r.read_text())["heldout"]["rmse"] for r in runs if r != best]
+        }
+        src = work / f"ship{tag}" / f"{name}-connear"
+        dst = to / f"{name}-connear"
+        to.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(dst, ignore_errors=True)
         shutil.copytree(src, dst)
     RESULTS.write_text(json.dumps(results, indent=1, default=float))
@@ -328,15 +338,18 @@ def main() -> None:
     parser.add_argument("--model", choices=list(MODELS), nargs="+", default=list(MODELS))
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--eval-columns", type=int, default=16)
+    parser.add_argument("--n", type=int, default=None, help="training windows (default per model)")
+    parser.add_argument("--tag", default="", help="suffix of this run's fit, record and folder")
+    parser.add_argument("--to", type=Path, default=PACKAGE, help="ship: destination folder")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.stage == "bank":
         make_bank(args.work)
     elif args.stage == "train":
         for name in args.model:
-            train(args.work, name, args.steps, args.eval_columns)
+            train(args.work, name, args.steps, args.eval_columns, args.n, args.tag)
     else:
-        ship(args.work)
+        ship(args.work, args.to)
 
 
 if __name__ == "__main__":
