@@ -53,8 +53,14 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=3.0, help="Adam's first step (dB)")
     ap.add_argument("--n-cf", type=int, default=12)
     ap.add_argument("--duration", type=float, default=100.0, help="ms per sound")
-    ap.add_argument("--train-levels", default="60,65,70")
+    ap.add_argument("--train-levels", default="60,70")
     ap.add_argument("--test-levels", default="60,65,70")
+    ap.add_argument(
+        "--smooth-ms",
+        type=float,
+        default=2.0,
+        help="optimise the error of population rates smoothed over this window (0: raw)",
+    )
     ap.add_argument("--kind", default="mae", choices=("mae", "mse"))
     ap.add_argument("--max-minutes", type=float, default=30.0, help="stop optimising after")
     ap.add_argument("--out", default=str(RESULTS / "compensation"))
@@ -69,10 +75,20 @@ def main() -> None:
     counts_nh = dict(FIBRES_PER_CF)
     counts_hi = synaptopathy(args.fibres_lost) if args.fibres_lost else dict(FIBRES_PER_CF)
 
-    def readout_nh(o):
-        return population_rate(o, counts_nh)
+    n_smooth = round(args.smooth_ms / 0.05)  # output samples at 20 kHz
+
+    def readout_nh(o):  # the optimised response: smoothed population rates when smooth_ms > 0
+        r = population_rate(o, counts_nh)
+        return smooth(r, n_smooth) if n_smooth > 1 else r
 
     def readout_hi(o):
+        r = population_rate(o, counts_hi)
+        return smooth(r, n_smooth) if n_smooth > 1 else r
+
+    def raw_nh(o):
+        return population_rate(o, counts_nh)
+
+    def raw_hi(o):
         return population_rate(o, counts_hi)
 
     train_levels = [float(v) for v in args.train_levels.split(",")]
@@ -119,8 +135,8 @@ def main() -> None:
         impaired=impaired,
         params_normal=normal.init(),
         params_impaired=impaired.init(),
-        readout_normal=readout_nh,
-        readout_impaired=readout_hi,
+        readout_normal=raw_nh,
+        readout_impaired=raw_hi,
         kind=args.kind,
     )
     target = eqx.filter_jit(lambda p, s: p.target(s))
@@ -188,12 +204,17 @@ def main() -> None:
             "steps": len(result.history) - 1,
             "adam_lr": f"cosine {args.lr} -> {0.1 * args.lr} dB",
             "loss": args.kind,
+            "loss_on": f"population rates smoothed over {args.smooth_ms} ms (centred moving "
+            "average)"
+            if n_smooth > 1
+            else "raw population rates (20 kHz)",
         },
         "train_history": np.asarray(result.history).round(4).tolist(),
         "held_out": rows,
         "summary": summary,
         "target_reduction_pct": 55.0,
-        "met": bool(summary["mae"]["reduction_pct"]["optimised"] >= 55.0),
+        "met_raw_mae": bool(summary["mae"]["reduction_pct"]["optimised"] >= 55.0),
+        "met_2ms_mae": bool(summary["mae_2ms"]["reduction_pct"]["optimised"] >= 55.0),
         "surrogate_loop": (
             "not run: no auditory surrogates shipped (jaxneuro.pretrained(): "
             f"{jaxneuro.pretrained()})"
