@@ -196,13 +196,13 @@ def rest_of(columns: np.ndarray) -> float:
     return float(np.median(columns[:, 0, 0]))
 
 
-def build(name: str, rest: float):
+def build(name: str, rest: float, arch: dict):
     from jaxneuro.surrogates import ConvEncoderDecoder
 
     m = MODELS[name]
     teacher = jn.create(m["teacher"][0], **m["teacher"][1])
     rest_input = None if m["bank"] == "v_bm" else rest
-    return teacher, ConvEncoderDecoder(teacher.spec, rest_input=rest_input, **m["arch"])
+    return teacher, ConvEncoderDecoder(teacher.spec, rest_input=rest_input, **arch)
 
 
 def held_out(work: Path, name: str, n_columns: int) -> np.ndarray:
@@ -214,14 +214,21 @@ def held_out(work: Path, name: str, n_columns: int) -> np.ndarray:
 
 
 def train(
-    work: Path, name: str, steps: int, eval_columns: int, n: int | None = None, tag: str = ""
+    work: Path,
+    name: str,
+    steps: int,
+    eval_columns: int,
+    n: int | None = None,
+    tag: str = "",
+    arch: dict | None = None,
 ) -> dict:
     """Data, fit, held-out evaluation and a saved folder ``work/ship<tag>/<name>-connear``."""
     m = MODELS[name] | ({} if n is None else {"n": n})
+    m["arch"] = m["arch"] | (arch or {})
     banks = stage_banks(work, 0)
     cols = banks[m["bank"]]
     rest = rest_of(cols)
-    teacher, surrogate = build(name, rest)
+    teacher, surrogate = build(name, rest, m["arch"])
     dt = teacher.spec.dt
     sampler = BankColumns(
         columns=jnp.asarray(cols),
@@ -340,6 +347,7 @@ def main() -> None:
     parser.add_argument("--eval-columns", type=int, default=16)
     parser.add_argument("--n", type=int, default=None, help="training windows (default per model)")
     parser.add_argument("--tag", default="", help="suffix of this run's fit, record and folder")
+    parser.add_argument("--arch", type=json.loads, default=None, help="surrogate sizes (JSON)")
     parser.add_argument("--to", type=Path, default=PACKAGE, help="ship: destination folder")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -347,7 +355,7 @@ def main() -> None:
         make_bank(args.work)
     elif args.stage == "train":
         for name in args.model:
-            train(args.work, name, args.steps, args.eval_columns, args.n, args.tag)
+            train(args.work, name, args.steps, args.eval_columns, args.n, args.tag, args.arch)
     else:
         ship(args.work, args.to)
 
