@@ -1,5 +1,6 @@
 """jaxneuro: differentiable simulation for computational neuroscience."""
 
+from . import circuits as circuits
 from . import data as data
 from . import metrics as metrics
 from . import models as models
