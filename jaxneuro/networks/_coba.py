@@ -39,8 +39,6 @@ def coba(
     population): drive them with :data:`I_B` for the benchmark scripts' background. Start from
     :func:`coba_state` (random voltages) rather than rest.
     """
-    n_e = n * 4 // 5
-    sizes = {"E": n_e, "I": n - n_e}
     cell = LIF(
         preset="vogels-abbott",
         dt=dt,
@@ -49,6 +47,16 @@ def coba(
             Synapse("inh", tau=10.0, e_rev=-80.0, weight=G_I),
         ),
     )
+    return random_ei_network(cell, n, p=p, seed=seed, format=format, record_v=record_v)
+
+
+def random_ei_network(cell, n: int, *, p: float, seed: int, format: str, record_v: bool) -> Network:
+    """``0.8 n`` excitatory and ``0.2 n`` inhibitory copies of ``cell``, every pair connected
+    with probability ``p`` (no autapses; seeds ``seed … seed + 3`` for E→E, E→I, I→E, I→I), E
+    spikes into the ``exc`` synapse and I spikes into ``inh``, weights ``4000 / n`` events, and
+    the injected current ``i_ext`` shared by each population: the network of COBA and CUBA."""
+    n_e = n * 4 // 5
+    sizes = {"E": n_e, "I": n - n_e}
     record = ("spikes", "v") if record_v else ("spikes",)
     pops = {name: Population(cell, size, record=record) for name, size in sizes.items()}
     scale = 4000.0 / n

@@ -15,7 +15,8 @@ from jaxtyping import Array, Float
 from ..models import LIF
 from ..models.lif import PRESETS
 from ..models.synapses import CurrentSynapse, DeltaSynapse
-from ._connectivity import fixed_indegree, fixed_probability
+from ._coba import random_ei_network
+from ._connectivity import fixed_indegree
 from ._network import Network
 from ._population import External, Population
 from ._projection import Projection
@@ -59,8 +60,6 @@ def cuba(
     ``"E.i_ext"`` and ``"I.i_ext"`` (nA, shared): none in the benchmark (:func:`cuba_input`).
     Start from :func:`~jaxneuro.networks.coba_state` (voltages uniform in [V_reset, V_th]).
     """
-    n_e = n * 4 // 5
-    sizes = {"E": n_e, "I": n - n_e}
     r = CUBA_CELL["r_m"]
     cell = _Cell(
         dt=dt,
@@ -70,23 +69,7 @@ def cuba(
             CurrentSynapse("inh", tau=10.0, weight=W_I / r),
         ),
     )
-    record = ("spikes", "v") if record_v else ("spikes",)
-    pops = {name: Population(cell, size, record=record) for name, size in sizes.items()}
-    scale = 4000.0 / n
-    pairs = [("E", "E"), ("E", "I"), ("I", "E"), ("I", "I")]
-    projections = [
-        Projection(
-            a,
-            b,
-            "exc" if a == "E" else "inh",
-            fixed_probability(
-                sizes[a], sizes[b], p, scale, seed=seed + k, autapses=a != b, format=format
-            ),
-        )
-        for k, (a, b) in enumerate(pairs)
-    ]
-    inputs = [External("E", "i_ext", shared=True), External("I", "i_ext", shared=True)]
-    return Network(pops, projections, inputs)
+    return random_ei_network(cell, n, p=p, seed=seed, format=format, record_v=record_v)
 
 
 def cuba_input(steps: int, dtype=jnp.float32):
