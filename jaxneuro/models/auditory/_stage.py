@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
@@ -38,3 +39,21 @@ def start_state(sim: Simulator, params: Params, state: State | None, dtype) -> S
 def as_channel(a: Array, width: int) -> Array:
     """``[T, width]`` as the protocol's output shape: ``[T]`` for width 1."""
     return a[:, 0] if width == 1 else a
+
+
+def check_positive_ms(owner: str, name: str, value: Any) -> None:
+    """A ``ValueError`` unless ``value`` (a static field of ``owner``) is a positive, finite
+    number of ms."""
+    if not (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    ):
+        raise ValueError(f"{owner}: {name} must be a positive number of ms, got {value!r}")
+
+
+def check_positive_int(owner: str, name: str, value: Any) -> None:
+    """A ``ValueError`` unless ``value`` (a static field of ``owner``) is an int ≥ 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")

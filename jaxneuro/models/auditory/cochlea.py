@@ -36,7 +36,7 @@ from .._model import AbstractModel
 from .._parameters import POSITIVE
 from .._stepping import checkpointed_scan
 from . import poles as _poles
-from ._stage import prepare
+from ._stage import check_positive_int, prepare
 
 # --- geometry (§3.1) --------------------------------------------------------------------------
 N_SECTIONS = 1000
@@ -265,10 +265,7 @@ class TransmissionLineCochlea(AbstractModel):
             )
         self.sections = secs
         self.displacement = bool(displacement)
-        if isinstance(n_substeps, bool) or not isinstance(n_substeps, int) or n_substeps < 1:
-            raise ValueError(
-                f"TransmissionLineCochlea: n_substeps must be a positive int, got {n_substeps!r}"
-            )
+        check_positive_int("TransmissionLineCochlea", "n_substeps", n_substeps)
         self.n_substeps = n_substeps
         if interpolation not in ("lagrange", "bourke"):
             raise ValueError(

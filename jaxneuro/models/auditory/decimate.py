@@ -3,8 +3,6 @@ the auditory nerve), causal and streaming, or zero-phase as the reference runs i
 
 from __future__ import annotations
 
-import math
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -14,7 +12,13 @@ from jaxtyping import Array, Float
 
 from ..._simulator import KINDS, TRACE, Channel, IOSpec, Outputs, Params, State
 from .._model import AbstractModel
-from ._stage import as_channel, prepare, start_state
+from ._stage import (
+    as_channel,
+    check_positive_int,
+    check_positive_ms,
+    prepare,
+    start_state,
+)
 
 MODES = ("causal", "zero-phase")
 
@@ -69,17 +73,9 @@ class Decimate(AbstractModel):
     width: int = eqx.field(static=True, default=1)
 
     def __check_init__(self):
-        if not (
-            isinstance(self.dt, int | float)
-            and not isinstance(self.dt, bool)
-            and math.isfinite(self.dt)
-            and self.dt > 0
-        ):
-            raise ValueError(f"Decimate: dt must be a positive number of ms, got {self.dt!r}")
+        check_positive_ms("Decimate", "dt", self.dt)
         for field in ("factor", "n_taps", "width"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Decimate: {field} must be a positive int, got {value!r}")
+            check_positive_int("Decimate", field, getattr(self, field))
         if self.n_taps % 2 == 0:
             raise ValueError(f"Decimate: n_taps must be odd (linear phase), got {self.n_taps}")
         if self.mode not in MODES:

@@ -23,7 +23,13 @@ from ..._simulator import (
 from .._model import AbstractModel
 from .._parameters import NONNEGATIVE, POSITIVE
 from .._stepping import as_float_tree, checkpointed_scan
-from ._stage import as_channel, prepare, start_state
+from ._stage import (
+    as_channel,
+    check_positive_int,
+    check_positive_ms,
+    prepare,
+    start_state,
+)
 
 SCHEMES = ("reference", "exponential")
 
@@ -151,21 +157,8 @@ class InnerHairCell(AbstractModel):
     }
 
     def __check_init__(self):
-        if not (
-            isinstance(self.dt, int | float)
-            and not isinstance(self.dt, bool)
-            and math.isfinite(self.dt)
-            and self.dt > 0
-        ):
-            raise ValueError(f"InnerHairCell: dt must be a positive number of ms, got {self.dt!r}")
-        if (
-            isinstance(self.n_channels, bool)
-            or not isinstance(self.n_channels, int)
-            or self.n_channels < 1
-        ):
-            raise ValueError(
-                f"InnerHairCell: n_channels must be a positive int, got {self.n_channels!r}"
-            )
+        check_positive_ms("InnerHairCell", "dt", self.dt)
+        check_positive_int("InnerHairCell", "n_channels", self.n_channels)
         if self.scheme not in SCHEMES:
             raise ValueError(f"InnerHairCell: scheme must be one of {SCHEMES}, got {self.scheme!r}")
 

@@ -26,7 +26,7 @@ from ..._simulator import (
 )
 from .._model import AbstractModel
 from .._parameters import ANY
-from ._stage import prepare, start_state
+from ._stage import check_positive_int, prepare, start_state
 
 FS_HZ = 100_000.0
 """Sample rate of the middle ear and the cochlea (Hz): dt = 0.01 ms."""
@@ -60,8 +60,7 @@ class MiddleEar(AbstractModel):
                 f"MiddleEar: need 0 < low_hz < high_hz < {nyquist:g} Hz, got "
                 f"low_hz={self.low_hz!r}, high_hz={self.high_hz!r}"
             )
-        if isinstance(self.order, bool) or not isinstance(self.order, int) or self.order < 1:
-            raise ValueError(f"MiddleEar: order must be a positive int, got {self.order!r}")
+        check_positive_int("MiddleEar", "order", self.order)
 
     @property
     def spec(self) -> IOSpec:

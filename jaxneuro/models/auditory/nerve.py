@@ -17,7 +17,13 @@ from ..._simulator import RATE, TRACE, Channel, IOSpec, Outputs, Params, State
 from .._model import AbstractModel
 from .._parameters import POSITIVE
 from .._stepping import as_float_tree, checkpointed_scan
-from ._stage import as_channel, prepare, start_state
+from ._stage import (
+    as_channel,
+    check_positive_int,
+    check_positive_ms,
+    prepare,
+    start_state,
+)
 from .hair_cell import rest_potential
 
 FIBRES = {
@@ -124,24 +130,8 @@ class AuditoryNerve(AbstractModel):
 
     def __check_init__(self):
         for name in ("dt", "tau_ref"):
-            value = getattr(self, name)
-            if not (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and math.isfinite(value)
-                and value > 0
-            ):
-                raise ValueError(
-                    f"AuditoryNerve: {name} must be a positive number of ms, got {value!r}"
-                )
-        if (
-            isinstance(self.n_channels, bool)
-            or not isinstance(self.n_channels, int)
-            or self.n_channels < 1
-        ):
-            raise ValueError(
-                f"AuditoryNerve: n_channels must be a positive int, got {self.n_channels!r}"
-            )
+            check_positive_ms("AuditoryNerve", name, getattr(self, name))
+        check_positive_int("AuditoryNerve", "n_channels", self.n_channels)
         unknown = [f for f in self.fibres if f not in FIBRES]
         if not self.fibres or unknown or len(set(self.fibres)) != len(self.fibres):
             raise ValueError(
