@@ -122,3 +122,23 @@ def flatten(tree, prefix: str = "") -> dict:
     for k, v in tree.items():
         flat.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
     return flat
+
+
+def provenance(program: str, argv: list[str]) -> dict:
+    """The opening entries of a command's ``manifest.json``: what wrote it, with which versions,
+    when, and the command line."""
+    import datetime
+    import platform
+
+    import jax
+
+    from .. import __version__
+
+    return {
+        "program": program,
+        "jaxneuro_version": __version__,
+        "jax_version": jax.__version__,
+        "python": platform.python_version(),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": ["jaxneuro", *argv],
+    }

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import datetime
-import platform
 from pathlib import Path
 
-import jax
 import numpy as np
 
-from .. import __version__, _io
+from .. import _io
 from .._registry import create
 from .._simulator import RATE
 from ..models.auditory import AuditoryPeriphery, nearest_sections
 from ..models.auditory.cochlea import CONNEAR_SECTIONS, section_cf
 from ..stimuli import load_wav, spl
-from ._args import check_writable, finite, positive
+from ._args import check_writable, finite, positive, provenance
 from ._chunked import run_chunked
 
 DESCRIPTION = """\
@@ -103,12 +100,7 @@ def run(args) -> int:
     arrays = {"t": times, **outputs} | ({"cf": cf} if cf is not None else {})
     rates = [c for c in spec.outputs_of(RATE) if c.name in outputs]
     manifest = {
-        "program": "jaxneuro hear",
-        "jaxneuro_version": __version__,
-        "jax_version": jax.__version__,
-        "python": platform.python_version(),
-        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "command": ["jaxneuro", *args.argv],
+        **provenance("jaxneuro hear", args.argv),
         "sound": {
             "file": str(args.sound),
             "sha256": _io.file_sha256(args.sound),

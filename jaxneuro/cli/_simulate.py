@@ -4,21 +4,19 @@ figure. Traces and rates are written dense, events sparse (see :func:`event_arra
 from __future__ import annotations
 
 import argparse
-import datetime
-import platform
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import __version__, _io, metrics
+from .. import _io, metrics
 from .._registry import available
 from .._simulator import EVENTS, TRACE, IOSpec
 from ..data._store import params_record
 from ..evaluation._report import default_threshold
 from ..surrogates import logits_name
-from ._args import UsageError, build, check_writable, finite, positive, samples
+from ._args import UsageError, build, check_writable, finite, positive, provenance, samples
 from ._chunked import run_chunked
 from ._stimulus import DEFAULT_RATE_HZ, STIMULI, describe_stimulus, make_inputs
 
@@ -114,12 +112,7 @@ def run(args) -> int:
     values, digest = params_record(params, max_values=PARAMS_MAX)
     duration = t * spec.dt
     manifest = {
-        "program": "jaxneuro simulate",
-        "jaxneuro_version": __version__,
-        "jax_version": jax.__version__,
-        "python": platform.python_version(),
-        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "command": ["jaxneuro", *args.argv],
+        **provenance("jaxneuro simulate", args.argv),
         "model": {
             "name": args.model,
             "description": available()[args.model],
