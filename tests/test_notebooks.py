@@ -26,7 +26,12 @@ def this_python_kernel(tmp_path, monkeypatch):
 
 
 def test_notebooks_found():
-    assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_dendritic.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_quickstart.ipynb",
+        "02_dendritic.ipynb",
+        "03_auditory.ipynb",
+        "04_networks.ipynb",
+    ]
 
 
 @pytest.mark.slow
