@@ -47,16 +47,6 @@ def test_tone_drives_its_cf_and_silence_gives_spontaneous_rates(chain):
     np.testing.assert_allclose(means, [46.4, 6.62, 0.66], rtol=0.08)
 
 
-def test_streamed_chain_equals_whole(chain):
-    params = chain.init()
-    x = jn.stimuli.pure_tone(4.0, 0.01, 4000.0, 60.0, ramp=1.0)
-    whole, _ = chain.apply(params, x)
-    a, s = chain.apply(params, x[:150])
-    b, _ = chain.apply(params, x[150:], s)
-    for k in whole:
-        np.testing.assert_allclose(np.concatenate([a[k], b[k]]), whole[k], rtol=1e-5, atol=1e-3)
-
-
 def test_synaptopathy_removes_low_spontaneous_fibres_first():
     assert synaptopathy(0.0) == FIBRES_PER_CF
     assert synaptopathy(3 / 19) == {"hsr": 13, "msr": 3, "lsr": 0}

@@ -282,7 +282,9 @@ def _subthreshold(name):
     return sim, params, x * jnp.concatenate([jnp.full((1,), scale), jnp.zeros(x.shape[1] - 1)])
 
 
-@pytest.mark.parametrize("name", NAMES)
+# The auditory periphery is its stages in a Chain: each stage's gradient is checked here, and
+# autodiff composes them; the chain's own float64 gradient costs two ~20 s compiles.
+@pytest.mark.parametrize("name", sorted(set(NAMES) - {"auditory-periphery"}))
 def test_gradients_match_finite_differences(name):
     """Directional derivatives along random directions: grad·d vs central differences, float64."""
     with jax.enable_x64(True):
