@@ -269,6 +269,30 @@ def test_bad_construction_names_the_problem():
         net.apply(p, drive(net, 10))
 
 
+def test_population_parameters_are_checked_at_run_time():
+    """Checked once per call, outside the loop over exchange intervals (``trusted_params``
+    inside), for shared and per-cell parameters alike."""
+    net = ei_network()
+    run = jax.jit(net.apply)
+    x = drive(net, 10)
+    p = net.init()
+    p["populations"]["I"] = dict(p["populations"]["I"], tau_m=jnp.asarray(-20.0))
+    with pytest.raises(Exception, match="LIF: parameter 'tau_m' must be positive"):
+        jax.block_until_ready(run(p, x))
+    p = net.init()
+    p["populations"]["E"] = dict(p["populations"]["E"], v_th=jnp.asarray(jnp.nan))
+    with pytest.raises(Exception, match="parameters contain NaN or inf"):
+        jax.block_until_ready(run(p, x))
+    cell = coba_cell()
+    het = Network({"E": Population(cell, 3, heterogeneous=True)})
+    p = het.init()
+    p["populations"]["E"]["tau_m"] = jnp.asarray([20.0, -1.0, 20.0])
+    with pytest.raises(Exception, match="LIF: parameter 'tau_m' must be positive"):
+        jax.block_until_ready(jax.jit(het.apply)(p, jnp.zeros((10, het.spec.n_inputs))))
+    p["populations"]["E"]["tau_m"] = jnp.full(3, 20.0)
+    jax.block_until_ready(jax.jit(het.apply)(p, jnp.zeros((10, het.spec.n_inputs))))
+
+
 def test_overflow_is_an_error():
     net = ei_network(fmt="sparse", capacity=1)
     with pytest.raises(Exception, match="spike buffer overflow in projection E->E:exc"):

@@ -6,7 +6,7 @@ from typing import ClassVar
 from jaxtyping import Array
 
 from .._simulator import Params, Simulator
-from ._parameters import check_constraints, check_params
+from ._parameters import check_constraints, check_params, guard_params
 
 
 class AbstractModel(Simulator):
@@ -40,3 +40,9 @@ class AbstractModel(Simulator):
         """A ``ValueError`` naming any bad parameter (see :mod:`._parameters`); returns the
         traced, constrained leaves for a runtime check (:func:`._parameters.guard_params`)."""
         return check_params(type(self).__name__, params, self.init(), self.constraints())
+
+    def guard(self, params: Params, x: Array) -> Array:
+        """``x`` carrying the run-time checks of ``params`` (constraints, NaN/inf), as ``apply``
+        makes them; see :func:`~jaxneuro._simulator.trusted_params`."""
+        x = guard_params(type(self).__name__, x, self.check_params(params))
+        return super().guard(params, x)

@@ -24,6 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._simulator import params_trusted
+
 POSITIVE = "positive"
 """Strictly above zero: capacitances, time constants, resistances."""
 NONNEGATIVE = "nonnegative"
@@ -188,8 +190,9 @@ def guard_params(model: str, x: jax.Array, traced: list[tuple[str, Any, str]]) -
     """``x``, with a runtime error naming the first traced parameter that breaks its constraint.
 
     Non-finite values pass here (the NaN/inf guard names them); one branched check for all.
+    None inside :func:`~jaxneuro._simulator.trusted_params` (the caller checked once).
     """
-    if not traced:
+    if not traced or params_trusted():
         return x
     flags = []
     for _, value, kind in traced:

@@ -85,13 +85,18 @@ def _tiers(capacity: int) -> tuple[int, ...]:
 
 
 def _scatter(row, cell, value, weight, indices, lag, n_rows, n_post):
-    """Add ``value · weight[cell]`` into window rows ``row + lag[cell]``, columns
-    ``indices[cell]``; padding (column ``n_post``) and rows past the window are dropped. One
-    flat scatter (XLA:CPU scatters serially, at roughly 10 ns per update)."""
+    """Add ``value · weight[cell]`` into window rows ``row + lag[cell]`` (``lag`` ``None``: every
+    synapse's lag is 0), columns ``indices[cell]``; padding (column ``n_post``) and rows past the
+    window are dropped. One flat scatter (XLA:CPU scatters serially, at roughly 10 ns per
+    update)."""
     cell = jnp.minimum(cell, indices.shape[0] - 1)  # the fill entries carry value 0
-    rows, cols = row[:, None] + lag[cell], indices[cell]
+    cols = indices[cell]
     size = n_rows * n_post
-    at = jnp.where((cols < n_post) & (rows < n_rows), rows * n_post + cols, size)
+    if n_rows == 1:  # one row, due from the next sample (a zero-lag, one-sample interval)
+        at = jnp.where(cols < n_post, cols, size)
+    else:
+        rows = row[:, None] + (0 if lag is None else lag[cell])
+        at = jnp.where((cols < n_post) & (rows < n_rows), rows * n_post + cols, size)
     vals = value[:, None] * weight[cell]
     window = jnp.zeros((size,), vals.dtype).at[at.ravel()].add(vals.ravel(), mode="drop")
     return window.reshape(n_rows, n_post)
@@ -123,6 +128,8 @@ def _deliver(spikes, weight, indices, lag, n_rows, n_post, capacity, label):
     else:
         k = jnp.minimum(jnp.searchsorted(jnp.asarray(sizes), n_events), len(sizes) - 1)
         window = jax.lax.switch(k, [tier(size) for size in sizes], flat, weight)
+    if capacity >= flat.size:  # every cell-sample fits: no overflow to check
+        return window
     return eqx.error_if(
         window,
         n_events > capacity,
@@ -136,7 +143,7 @@ def events(
     spikes: Float[Array, "m n_pre"],
     weight: Float[Array, "n_pre K"],
     indices: Int[Array, "n_pre K"],
-    lag: Int[Array, "n_pre K"],
+    lag: Int[Array, "n_pre K"] | None,
     n_rows: int,
     n_post: int,
     capacity: int,

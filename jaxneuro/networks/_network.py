@@ -20,6 +20,7 @@ from .._simulator import (
     check_inputs,
     check_state,
     guard_finite,
+    trusted_params,
 )
 from . import _delays
 from ._population import External, Population
@@ -308,17 +309,30 @@ class Network(Simulator):
             r.prepare(params["projections"][p.name]["weight"])
             for p, r in zip(self.projections, self.routes, strict=True)
         )
+        x = self._guard_populations(params, x)
         xs = x.reshape(n_samples // self.chunk, self.chunk, x.shape[1])
 
         def interval(carry, xc):
             return self._interval(params, prepared, carry, xc)
 
-        state, ys = jax.lax.scan(interval, state, xs)
+        with trusted_params():  # checked once above, not in every interval
+            state, ys = jax.lax.scan(interval, state, xs)
         out = {}
         for name, y in ys.items():
             y = y.reshape(n_samples, *y.shape[2:])
             out[name] = y[:, 0] if y.shape[1] == 1 else y
         return out, state
+
+    def _guard_populations(self, params, x):
+        """``x`` carrying every population's run-time parameter checks, once per call."""
+        for name, pop in self.populations.items():
+            p = params["populations"][name]
+            if pop.heterogeneous:  # one check per cell
+                ones = jax.vmap(pop.simulator.guard, (0, None))(p, jnp.ones((), x.dtype))
+                x = x * jnp.min(ones)
+            else:
+                x = pop.simulator.guard(p, x)
+        return x
 
     def _interval(self, params, prepared, state, xc):
         """One exchange interval: read the due input, step every population, route spikes."""

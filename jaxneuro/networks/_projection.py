@@ -122,7 +122,8 @@ class Projection(eqx.Module):
         lags = tuple(int(v) - lo for v in np.unique(samples)) or (0,)
         if self.method == "events":
             capacity = min(self.capacity or chunk * c.n_pre, chunk * c.n_pre)
-            lag = Frozen(np.clip(d - lo, 0, None).astype(np.int32))
+            lag_samples = np.clip(d - lo, 0, None).astype(np.int32)
+            lag = Frozen(lag_samples) if hi > lo else None  # one delay: no per-synapse lag
             indices = Frozen(c.indices)
             return Route(
                 self.method, lo, n_rows, (), (), indices, lag, None, capacity, c.n_post, self.name
@@ -176,7 +177,8 @@ class Route(eqx.Module):
         if self.method == "gather":
             pre_of = jnp.asarray(self.pre_of.array)
             return _delivery.gather(spikes, prepared, pre_of, self.lags, self.n_rows)
-        indices, lag = jnp.asarray(self.indices.array), jnp.asarray(self.lag.array)
+        indices = jnp.asarray(self.indices.array)
+        lag = None if self.lag is None else jnp.asarray(self.lag.array)
         return _delivery.events(
             spikes, prepared, indices, lag, self.n_rows, self.n_post, self.capacity, self.label
         )
