@@ -126,7 +126,8 @@ def _deliver(spikes, weight, indices, lag, n_rows, n_post, capacity, label):
     if len(sizes) == 1:
         window = tier(sizes[0])(flat, weight)
     else:
-        k = jnp.minimum(jnp.searchsorted(jnp.asarray(sizes), n_events), len(sizes) - 1)
+        # the first tier that holds them (a compare-and-sum: searchsorted is a loop on CPU)
+        k = jnp.minimum(jnp.sum(n_events > jnp.asarray(sizes[:-1])), len(sizes) - 1)
         window = jax.lax.switch(k, [tier(size) for size in sizes], flat, weight)
     if capacity >= flat.size:  # every cell-sample fits: no overflow to check
         return window
