@@ -1,8 +1,8 @@
 """Hearing-loss compensation by gradient through a frozen, hearing-impaired model.
 
-The neuro-engineering loop of Drakopoulos & Verhulst (2023, IEEE/ACM TASLP 31:1453; after
-Drakopoulos, Baby & Verhulst 2021): a trainable processor (a *front end*: the hearing aid)
-precedes a frozen, differentiable model of the impaired ear, and its parameters are fitted so that
+The neuro-engineering loop of Drakopoulos & Verhulst (2023, IEEE/ACM TASLP 31:2395,
+doi:10.1109/TASLP.2023.3282093; after Drakopoulos, Baby & Verhulst 2021): a trainable processor
+(a *front end*: the hearing aid) precedes a frozen, differentiable model of the impaired ear, and its parameters are fitted so that
 the impaired model's response to the processed sound matches the normal-hearing model's response
 to the unprocessed sound. The loss is the difference between the two responses; gradients flow
 through the frozen chain. With the auditory periphery of Verhulst, Altoè & Vasilkov (2018, Hear.
