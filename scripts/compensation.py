@@ -2,11 +2,11 @@
 
 A :class:`jaxneuro.optimize.BandGains` hearing aid (ten bands, 125 Hz – 8 kHz, gains in dB) is
 fitted by gradient through the frozen, hearing-impaired periphery of Verhulst, Altoè & Vasilkov
-(2018) so that its auditory-nerve population response to processed speech-like sound matches
-the normal-hearing response to the unprocessed sound (Drakopoulos & Verhulst 2023, IEEE/ACM
-TASLP 31:2395, doi:10.1109/TASLP.2023.3282093; spec ``shared/reference/auditory_periphery.md``
-§9). The design is scored on held-out sounds (other seeds) against no compensation and against
-the half-gain rule (a classic prescription: gain = half the audiogram's dB HL per band) on the same filterbank.
+(2018) so that its auditory-nerve population response to processed speech-like sound matches the
+normal-hearing response to the unprocessed sound (Drakopoulos & Verhulst 2023, IEEE/ACM TASLP
+31:2395, doi:10.1109/TASLP.2023.3282093; spec ``shared/reference/auditory_periphery.md`` §9). The
+design is scored on held-out sounds (other seeds) against no compensation and against the half-gain
+rule (a classic prescription: gain = half the audiogram's dB HL per band) on the same filterbank.
 
     python scripts/compensation.py                # flat35, 40 steps: ≈ 20 min on 2 CPU cores
     python scripts/compensation.py --steps 2      # a smoke run

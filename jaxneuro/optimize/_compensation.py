@@ -1,14 +1,14 @@
 """Hearing-loss compensation by gradient through a frozen, hearing-impaired model.
 
 The neuro-engineering loop of Drakopoulos & Verhulst (2023, IEEE/ACM TASLP 31:2395,
-doi:10.1109/TASLP.2023.3282093; after Drakopoulos, Baby & Verhulst 2021): a trainable processor
-(a *front end*: the hearing aid) precedes a frozen, differentiable model of the impaired ear, and its parameters are fitted so that
-the impaired model's response to the processed sound matches the normal-hearing model's response
-to the unprocessed sound. The loss is the difference between the two responses; gradients flow
-through the frozen chain. With the auditory periphery of Verhulst, Altoè & Vasilkov (2018, Hear.
-Res. 360:55) the responses are auditory-nerve population rates; this module knows nothing of that
-(it imports only the Simulator protocol) — pass the readout (e.g. a fibre-count-weighted
-population rate) in as a function.
+doi:10.1109/TASLP.2023.3282093; after Drakopoulos, Baby & Verhulst 2021): a trainable processor (a
+*front end*: the hearing aid) precedes a frozen, differentiable model of the impaired ear, and its
+parameters are fitted so that the impaired model's response to the processed sound matches the
+normal-hearing model's response to the unprocessed sound. The loss is the difference between the two
+responses; gradients flow through the frozen chain. With the auditory periphery of Verhulst, Altoè &
+Vasilkov (2018, Hear. Res. 360:55) the responses are auditory-nerve population rates; this module
+knows nothing of that (it imports only the Simulator protocol) — pass the readout (e.g. a
+fibre-count-weighted population rate) in as a function.
 
 * :class:`BandGains` — a perfect-reconstruction bank of linear-phase FIR band-pass filters whose
   outputs are scaled by per-band gains in dB (the parameters) and summed.
