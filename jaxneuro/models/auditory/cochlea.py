@@ -158,6 +158,27 @@ def buffer_lengths() -> np.ndarray:
 
 
 # Cubic Lagrange weights of the stimulus within a step, on the last four input samples.
+PREFIX_BLOCK = 32
+"""Block length of the cumulative sums of the fluid solve."""
+
+
+def _cumsum(n: int, dtype):
+    """The inclusive cumulative sum of a length-``n`` vector as two small matrix products: sums
+    within blocks of :data:`PREFIX_BLOCK`, then the sums of the blocks before. Same values as
+    ``jnp.cumsum`` to rounding, in a quarter of its time on XLA:CPU, where the two cumulative
+    sums of every fluid solve took 40 % of the cochlea's step."""
+    nb = -(-n // PREFIX_BLOCK)
+    within = jnp.asarray(np.triu(np.ones((PREFIX_BLOCK, PREFIX_BLOCK))), dtype)
+    before = jnp.asarray(np.tril(np.ones((nb, nb)), -1), dtype)
+
+    def cumsum(x):
+        blocks = jnp.pad(x, (0, nb * PREFIX_BLOCK - n)).reshape(nb, PREFIX_BLOCK) @ within
+        blocks = blocks + (before @ blocks[:, -1])[:, None]
+        return blocks.reshape(-1)[:n]
+
+    return cumsum
+
+
 def _lagrange_weights(c: float) -> np.ndarray:
     """Weights of samples at times −2, −1, 0, 1 (in steps, relative to the step's start) for the
     value at time ``c`` ∈ [0, 1]: cubic Lagrange interpolation over the step."""
@@ -398,6 +419,7 @@ class TransmissionLineCochlea(AbstractModel):
         h = 1.0 / self.n_substeps
         hs = h * DT_S  # the RK step (s)
         bourke = self.interpolation == "bourke"
+        cumsum = _cumsum(omega.shape[0], dtype)
 
         def delayed(buffer, pos, delay, frac):
             # y at (step start + frac) − delay samples, from the ring buffers
@@ -405,7 +427,10 @@ class TransmissionLineCochlea(AbstractModel):
             i = jnp.floor(s)
             mu = 1.0 - (s - i)
             rel = pos[None, :] - i.astype(jnp.int32)[None, :] - 2 + taps
-            y0, y1, y2, y3 = buffer[offsets[None, :] + jnp.mod(rel, lengths[None, :])]
+            # rel ∈ [1 − L, L − 2] (0 ≤ pos < L, 2 ≤ i ≤ L − 3), so one conditional add wraps it:
+            # a vector integer modulo has no SIMD form and cost most of the step
+            rel = jnp.where(rel < 0, rel + lengths[None, :], rel)
+            y0, y1, y2, y3 = buffer[offsets[None, :] + rel]
             if bourke:
                 a0 = y3 - y2 - y0 + y1
                 return ((a0 * mu + (y0 - y1 - a0)) * mu + (y2 - y0)) * mu + y1
@@ -429,8 +454,8 @@ class TransmissionLineCochlea(AbstractModel):
             # q = A⁻¹ b by the semiseparable inverse: accurate to float32 rounding, where a
             # float32 LU solve (gtsv) loses 4 digits to the near-singular fluid Laplacian and
             # makes the float32 model unstable
-            upper = jnp.cumsum((inv_da * b)[::-1])[::-1]
-            lower = jnp.cumsum(inv_dc * b)
+            upper = cumsum((inv_da * b)[::-1])[::-1]
+            lower = cumsum(inv_dc * b)
             q = inv_a * upper + inv_c * jnp.concatenate([jnp.zeros(1, dtype), lower[:-1]])
             vdot = q - g
             vdot = vdot.at[0].set(stapes_gain * (b[0] * k_inv - w01 * q[1]))
