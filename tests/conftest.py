@@ -1,4 +1,5 @@
-"""Test-session setup: one JAX compilation cache shared by the session's workers.
+"""Test-session setup: one JAX compilation cache shared by the session's workers, and the
+longest modules scheduled first.
 
 Many tests compile the same programs (the common suite runs each model through several checks);
 JAX's persistent cache keys a program by its HLO, so a program compiled once is loaded, not
@@ -13,3 +14,21 @@ CACHE = Path(__file__).resolve().parents[1] / ".pytest_cache" / "jax-compilation
 jax.config.update("jax_compilation_cache_dir", str(CACHE))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+# The modules holding the longest single tests (20-120 s of notebooks, the README tour, the BM
+# growth tables, the quick demo, checkpointed gradients, the walkthroughs) run first, whole
+# modules at a time so their module fixtures are built once: xdist then fills the end of the run
+# with short tests instead of leaving one worker idle behind a long one.
+LONG_FIRST = (
+    "test_notebooks.py",
+    "test_readme.py",
+    "test_auditory_cochlea.py",
+    "test_demo.py",
+    "test_gradients.py",
+    "test_architecture.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: k for k, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FIRST)))
