@@ -34,8 +34,6 @@ def read(
     ``head`` is a multiple of ``chunk`` and the buffer's length a multiple of ``chunk``, so the
     rows are contiguous.
     """
-    if buffer.shape[0] == chunk:  # the whole ring is due (head is 0)
-        return buffer, jnp.zeros_like(buffer)
     due = jax.lax.dynamic_slice_in_dim(buffer, head, chunk)
     cleared = jax.lax.dynamic_update_slice_in_dim(buffer, jnp.zeros_like(due), head, 0)
     return due, cleared
@@ -48,7 +46,5 @@ def write(
     ``head``) into the ring. ``offset + R − 1`` must be below ``L + chunk``: the rows just read
     are free again and stand for the farthest future."""
     length = buffer.shape[0]
-    if length == 1:  # one row: every window row lands in it
-        return buffer + window.sum(axis=0, keepdims=True).astype(buffer.dtype)
     rows = (head + offset + jnp.arange(window.shape[0])) % length
     return buffer.at[rows].add(window.astype(buffer.dtype))
