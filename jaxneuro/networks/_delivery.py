@@ -127,7 +127,7 @@ def _deliver(spikes, weight, indices, lag, n_rows, n_post, capacity, label):
         window = tier(sizes[0])(flat, weight)
     else:
         # the first tier that holds them (a compare-and-sum: searchsorted is a loop on CPU)
-        k = jnp.minimum(jnp.sum(n_events > jnp.asarray(sizes[:-1])), len(sizes) - 1)
+        k = jnp.sum(n_events > jnp.asarray(sizes[:-1]))  # at most len(sizes) - 1
         window = jax.lax.switch(k, [tier(size) for size in sizes], flat, weight)
     if capacity >= flat.size:  # every cell-sample fits: no overflow to check
         return window
