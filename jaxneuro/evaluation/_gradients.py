@@ -29,9 +29,11 @@ def mean_output_loss(spec: IOSpec) -> Callable[[dict], jnp.ndarray]:
     return lambda outputs: jnp.mean(outputs[name])
 
 
-def input_gradient(simulator, params, x, loss=default_gradient_loss) -> np.ndarray:
-    """d loss(outputs) / d inputs, ``[T, n_in]``."""
-    return np.asarray(jax.jit(jax.grad(lambda x: loss(simulator.apply(params, x)[0])))(x))
+def input_gradients(simulator, params, xs, loss=default_gradient_loss) -> np.ndarray:
+    """d loss(outputs) / d inputs for each stimulus of ``xs`` ``[N, T, n_in]``, ``[N, T, n_in]``:
+    one compiled gradient, run stimulus by stimulus (``lax.map``: one stimulus's memory)."""
+    grad = jax.grad(lambda x: loss(simulator.apply(params, x)[0]))
+    return np.asarray(jax.jit(lambda xs: jax.lax.map(grad, xs))(xs))
 
 
 def cosine_similarity(a, b) -> float:

@@ -13,7 +13,7 @@ from .._io import atomic_write
 from .._simulator import EVENTS, RATE, TRACE, IOSpec
 from . import _figures
 from ._channels import events_fidelity, rate_fidelity, trace_fidelity
-from ._gradients import cosine_similarity, input_gradient, mean_output_loss
+from ._gradients import cosine_similarity, input_gradients, mean_output_loss
 from ._speed import timed_run
 
 DEFAULT_SPIKE_THRESHOLD = 0.5
@@ -132,13 +132,18 @@ def evaluate(
 
     loss = mean_output_loss(spec) if gradient_loss is None else gradient_loss
     cells = min(gradient_cells, x.shape[0])
-    cosines = [
-        cosine_similarity(
-            input_gradient(surrogate, params, x[i], loss),
-            input_gradient(teacher, teacher_params, x[i], loss),
-        )
-        for i in range(cells)
-    ]
+    cosines = (
+        [
+            cosine_similarity(a, b)
+            for a, b in zip(
+                input_gradients(surrogate, params, x[:cells], loss),
+                input_gradients(teacher, teacher_params, x[:cells], loss),
+                strict=True,
+            )
+        ]
+        if cells
+        else []
+    )
     report["gradient_cosine"] = {
         "mean": float(np.nanmean(cosines)) if cosines else float("nan"),
         "per_cell": cosines,
