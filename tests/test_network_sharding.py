@@ -45,7 +45,8 @@ def test_sharded_network_equals_unsharded():
     """COBA (400 cells, 100 ms) split over 2 forced host devices: the same spikes and final
     voltages as one device, with dense and with sparse delivery; outputs and state split by
     cell."""
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=2"
+    env = dict(os.environ, XLA_FLAGS=flags.strip())
     run = subprocess.run(
         [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600
     )

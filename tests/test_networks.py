@@ -295,7 +295,8 @@ def test_population_parameters_are_checked_at_run_time():
 
 def test_overflow_is_an_error():
     net = ei_network(fmt="sparse", capacity=1)
-    with pytest.raises(Exception, match="spike buffer overflow in projection E->E:exc"):
+    # both E projections overflow; which error fires first is XLA's scheduling
+    with pytest.raises(Exception, match=r"spike buffer overflow in projection E->[EI]:exc"):
         jax.block_until_ready(jax.jit(net.apply)(net.init(), drive(net, 200)))
 
 
