@@ -244,9 +244,78 @@ def test_exchange_interval_checks():
         ei_network(delay=0.5, exchange_dt=0.25)
     with pytest.raises(ValueError, match="longer than the smallest delay, 0.1 ms"):
         ei_network(delay=0.0, exchange_dt=0.2)  # zero delay is one sample
-    cell, coarse = coba_cell(), coba_cell(dt=0.2)
-    with pytest.raises(ValueError, match="share one sample interval"):
-        Network({"A": Population(cell, 2), "B": Population(coarse, 2)})
+    cell, odd = coba_cell(), coba_cell(dt=0.25)
+    with pytest.raises(ValueError, match="dt = 0.25 ms, not a whole multiple of the finest"):
+        Network({"A": Population(cell, 2), "B": Population(odd, 2)})
+    pops = {"A": Population(cell, 2), "B": Population(coba_cell(dt=0.5), 2)}
+    ab = [Projection("A", "B", "exc", fixed_probability(2, 2, 1.0, seed=0), delay=1.0)]
+    with pytest.raises(ValueError, match="0.3 ms is not a multiple of every population's dt"):
+        Network(pops, ab, exchange_dt=0.3)
+    short = [Projection("A", "B", "exc", fixed_probability(2, 2, 1.0, seed=0), delay=0.2)]
+    with pytest.raises(ValueError, match=r"smallest delay, 0.2 ms .* shorter than 0.5 ms"):
+        Network(pops, short)
+
+
+def test_mixed_sample_intervals_equal_each_population_run_alone():
+    """A fine (0.1 ms) and a coarse (0.5 ms) population coupled both ways with 1 ms delays:
+    each population's outputs equal its cell model run alone on the input the other's spikes
+    make (a spike counts at the end of its sample, arrives 10 network samples later, and a
+    coarse sample adds the events and averages the currents of its 5 network samples)."""
+    with jax.enable_x64(True):
+        fine, coarse = coba_cell(dt=0.1), coba_cell(dt=0.5)
+        w_ab = np.array([[6.0, 0.0], [6.0, 6.0], [0.0, 6.0]])
+        w_ba = np.array([[0.02, 0.0, 0.02], [0.0, 0.02, 0.02]])
+        pops = {
+            "A": Population(fine, 3, record=("spikes", "v")),
+            "B": Population(coarse, 2, record=("spikes", "v")),
+        }
+        net = Network(
+            pops,
+            [
+                Projection("A", "B", "exc", from_matrix(w_ab), delay=1.0),
+                Projection("B", "A", "inh", from_matrix(w_ba), delay=1.0),
+            ],
+            inputs=[External("A", "i_ext"), External("B", "i_ext")],
+        )
+        assert net.dt == 0.1 and net.chunk == 10
+        assert (
+            "held over the network samples of each 0.5 ms step"
+            in net.spec.output("B.v").description
+        )
+        params = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), net.init())
+        T = 3000  # 300 ms
+        x = 0.2 + 0.2 * jax.random.uniform(jax.random.key(3), (T, 5), jnp.float64)
+        out, _ = jax.jit(net.apply)(params, x)
+        a_spikes, b_spikes = np.asarray(out["A.spikes"]), np.asarray(out["B.spikes"])
+        b_coarse = b_spikes.reshape(-1, 5, 2)
+        assert not b_coarse[:, :4].any()  # a coarse spike sits in its last network sample
+        b_coarse = b_coarse[:, 4]
+        assert a_spikes.sum() > 20 and b_coarse.sum() > 5
+
+        exc = np.zeros((T + 10, 2))
+        exc[10:] = a_spikes @ w_ab  # A's spikes, 10 network samples later
+        b_in = np.concatenate(
+            [
+                x[:, 3:5].reshape(-1, 5, 2).mean(1)[..., None],
+                exc[:T].reshape(-1, 5, 2).sum(1)[..., None],
+            ],
+            axis=2,
+        )  # [T/5, 2 cells, (i_ext, exc)]
+        b_in = np.concatenate([b_in, np.zeros_like(b_in[..., :1])], axis=2)  # no inh
+        p = params["populations"]["B"]
+        alone = jax.vmap(lambda xi: coarse.apply(p, xi)[0], in_axes=1)(jnp.asarray(b_in))
+        np.testing.assert_array_equal(np.asarray(alone["spikes"]).T, b_coarse)
+        np.testing.assert_allclose(
+            np.repeat(np.asarray(alone["v"]).T, 5, axis=0), out["B.v"], atol=1e-9
+        )
+
+        inh = np.zeros((T + 14, 3))
+        inh[14::5][: b_coarse.shape[0]] = b_coarse @ w_ba  # end of its sample + 10
+        a_in = np.stack([x[:, :3], np.zeros((T, 3)), inh[:T]], axis=2)
+        p = params["populations"]["A"]
+        alone = jax.vmap(lambda xi: fine.apply(p, xi)[0], in_axes=1)(jnp.asarray(a_in))
+        np.testing.assert_array_equal(np.asarray(alone["spikes"]).T, a_spikes)
+        np.testing.assert_allclose(np.asarray(alone["v"]).T, out["A.v"], atol=1e-9)
 
 
 def test_bad_construction_names_the_problem():

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._simulator import (
+    EVENTS,
     Channel,
     IOSpec,
     Outputs,
@@ -22,7 +23,7 @@ from .._simulator import (
     guard_finite,
     trusted_params,
 )
-from . import _delays
+from . import _delays, _resample
 from ._population import External, Population
 from ._projection import Projection, Route
 
@@ -49,9 +50,15 @@ class Network(Simulator):
     per minimum delay). Since the exchange interval is no longer than the smallest delay, no
     spike can affect its own interval, and the result equals sample-by-sample coupling.
 
+    Populations may have different sample intervals, each a whole multiple of the finest, the
+    network's ``dt``: delays and delivery run at ``dt``, and a population ``r`` times coarser
+    sees ``r`` network samples as one of its own (input events add, traces average; its spikes
+    count in the last of its ``r`` network samples, see ``networks._resample``). The exchange
+    interval must be a multiple of every population's ``dt``.
+
     Spec: inputs are the :class:`External` channels (``"<population>.<channel>"``, width the
-    population's size, or 1 if shared), every ``dt`` ms (the populations' common sample
-    interval); outputs are ``"<population>.<name>"`` for each recorded output (``"spikes"``,
+    population's size, or 1 if shared), every ``dt`` ms (the finest sample interval of the
+    populations); outputs are ``"<population>.<name>"`` for each recorded output (``"spikes"``,
     optionally ``"v"``), width the population's size. Parameters: ``{"populations": {name:
     params}, "projections": {name: {"weight": array}}}``. State: each population's batched
     state, the ring buffers (``"<population>.<channel>"``: ``[L, size]``) and the count of
@@ -65,7 +72,9 @@ class Network(Simulator):
         inputs: the :class:`External` inputs, in column order. Default: every population input
             channel that no projection targets, one column per cell.
         exchange_dt: the exchange interval (ms); default the smallest delay (after rounding to
-            samples). Must be a multiple of ``dt`` and no longer than the smallest delay.
+            samples of ``dt``), shortened to a multiple of every population's sample interval.
+            Must be a multiple of every population's ``dt`` and no longer than the smallest
+            delay.
     """
 
     names: tuple[str, ...] = eqx.field(static=True)
@@ -75,6 +84,7 @@ class Network(Simulator):
     exchange_dt: float = eqx.field(static=True)
     routes: tuple[Route, ...]
     dt: float = eqx.field(static=True)
+    ratios: tuple[int, ...] = eqx.field(static=True)
     chunk: int = eqx.field(static=True)
     buffers: tuple[tuple[str, int], ...] = eqx.field(static=True)
 
@@ -103,6 +113,7 @@ class Network(Simulator):
         if len(set(names)) != len(names):
             raise ValueError(f"projection names must be unique, got {names}")
         self.inputs = self._external(inputs)
+        self.ratios = self._ratios(dts)
         self.exchange_dt, self.chunk = self._exchange(dts, exchange_dt)
         self.routes = tuple(p.route(self.dt, self.chunk) for p in self.projections)
         longest: dict[str, int] = {}
@@ -177,21 +188,38 @@ class Network(Simulator):
             raise ValueError(f"input channels must be unique, got {names}")
         return inputs
 
+    def _ratios(self, dts: dict[str, float]) -> tuple[int, ...]:
+        """Each population's sample interval in samples of the network's (finest) ``dt``."""
+        ratios = []
+        for name, d in dts.items():
+            r = round(d / self.dt)
+            if abs(d / self.dt - r) > 1e-6 * r:
+                raise ValueError(
+                    f"population {name!r} has dt = {d} ms, not a whole multiple of the finest "
+                    f"dt = {self.dt} ms; every population's dt must be one (dt = {dts} ms)"
+                )
+            ratios.append(r)
+        return tuple(ratios)
+
     def _exchange(self, dts: dict[str, float], exchange_dt) -> tuple[float, int]:
         dt = self.dt
-        mixed = {name: d for name, d in dts.items() if abs(d - dt) > 1e-9 * dt}
-        if mixed:
-            raise ValueError(
-                f"populations must share one sample interval for now: dt = {dts} ms; wrap a "
-                "population to resample its inputs and outputs"
-            )
+        step = math.lcm(*self.ratios)  # network samples in which every population's dt fits
+        coarsest = max(dts, key=dts.get)
         smallest, where = math.inf, None
         for p in self.projections:
             samples = p.samples(dt)
             if samples.size and samples.min() * dt < smallest:
                 smallest, where = float(samples.min() * dt), p.name
         if exchange_dt is None:
-            exchange_dt = dt if where is None else smallest
+            fit = step if where is None else round(smallest / dt) // step * step
+            if fit < 1:
+                raise ValueError(
+                    f"the smallest delay, {smallest:g} ms (projection {where!r}), is shorter than "
+                    f"{step * dt:g} ms, the shortest exchange interval that is a multiple of every "
+                    f"population's dt ({dts} ms): lengthen the delay or refine the coarse "
+                    "populations' dt"
+                )
+            exchange_dt = fit * dt
         if not (isinstance(exchange_dt, int | float) and math.isfinite(exchange_dt)):
             raise ValueError(f"exchange_dt must be a number of ms, got {exchange_dt!r}")
         ratio = exchange_dt / dt
@@ -199,6 +227,11 @@ class Network(Simulator):
         if chunk < 1 or abs(ratio - chunk) > 1e-6 * max(1.0, ratio):
             raise ValueError(
                 f"the populations' dt = {dt} ms does not divide exchange_dt = {exchange_dt} ms"
+            )
+        if chunk % step:
+            raise ValueError(
+                f"exchange_dt = {exchange_dt} ms is not a multiple of every population's dt "
+                f"({dts} ms; population {coarsest!r} steps {dts[coarsest]} ms)"
             )
         if where is not None and chunk * dt > smallest * (1 + 1e-9):
             raise ValueError(
@@ -211,6 +244,7 @@ class Network(Simulator):
     # --- the protocol ---------------------------------------------------------------------------
     @property
     def spec(self) -> IOSpec:
+        ratio = dict(zip(self.names, self.ratios, strict=True))
         inputs = []
         for e in self.inputs:
             pop = self.populations[e.population]
@@ -218,12 +252,18 @@ class Network(Simulator):
             width = ch.width if e.shared else ch.width * pop.size
             who = "every cell" if e.shared else "one column per cell"
             desc = f"{ch.description or ch.name} of population {e.population} ({who})"
+            if ratio[e.population] > 1:
+                how = "added" if ch.kind == EVENTS else "averaged"
+                desc += f", {how} over each of its {pop.simulator.spec.dt} ms samples"
             inputs.append(Channel(e.name, ch.unit, ch.kind, width, desc))
         outputs = []
         for name, pop in self.populations.items():
             for rec in pop.record:
                 ch = pop.simulator.spec.output(rec)
                 desc = f"{ch.description or ch.name} of population {name}, one column per cell"
+                if ratio[name] > 1:
+                    where = "in the last" if ch.kind == EVENTS else "held over the"
+                    desc += f", {where} network samples of each {pop.simulator.spec.dt} ms step"
                 outputs.append(
                     Channel(f"{name}.{rec}", ch.unit, ch.kind, ch.width * pop.size, desc)
                 )
@@ -343,29 +383,30 @@ class Network(Simulator):
             due[key], buffers[key] = _delays.read(buffers[key], heads[key], self.chunk)
         columns = self._columns()
         pop_states, spikes, ys = {}, {}, {}
-        for name, pop in self.populations.items():
-            m, n = self.chunk, pop.size
+        for (name, pop), r in zip(self.populations.items(), self.ratios, strict=True):
+            chunk, n, spec = self.chunk, pop.size, pop.simulator.spec
             cols = []
-            for ch in pop.simulator.spec.inputs:
+            for ch in spec.inputs:
                 key = f"{name}.{ch.name}"
-                col = jnp.zeros((m, n, ch.width), xc.dtype)
+                col = jnp.zeros((chunk, n, ch.width), xc.dtype)
                 if key in columns:
                     start, width, shared = columns[key]
                     ext = xc[:, start : start + width]
-                    col = col + (ext[:, None, :] if shared else ext.reshape(m, n, ch.width))
+                    col = col + (ext[:, None, :] if shared else ext.reshape(chunk, n, ch.width))
                 if key in due:
                     col = col + due[key][:, :, None]
-                cols.append(col)
+                cols.append(_resample.gather(col, r, ch.kind))  # [chunk / r, n, width]
             xin = jnp.concatenate(cols, axis=2).transpose(1, 0, 2)  # [n, m, n_inputs]
             run = jax.vmap(pop.simulator.apply, in_axes=(0 if pop.heterogeneous else None, 0, 0))
             out, pop_states[name] = run(
                 params["populations"][name], xin, state["populations"][name]
             )
-            s = out[pop.spike_channel]
-            spikes[name] = s.reshape(n, m).T.astype(xc.dtype)  # [m, n]
+            s = out[pop.spike_channel].reshape(n, chunk // r).T  # [m, n]
+            spikes[name] = _resample.spread(s, r, EVENTS).astype(xc.dtype)  # [chunk, n]
             for rec in pop.record:
                 y = jnp.moveaxis(out[rec], 1, 0)  # [m, n, ...]
-                ys[f"{name}.{rec}"] = y.reshape(m, -1)
+                y = _resample.spread(y, r, spec.output(rec).kind)
+                ys[f"{name}.{rec}"] = y.reshape(chunk, -1)
         for p, r, w in zip(self.projections, self.routes, prepared, strict=True):
             key = f"{p.post}.{p.channel}"
             window = r.window(w, spikes[p.pre])
