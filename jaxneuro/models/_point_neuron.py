@@ -95,13 +95,7 @@ class PointNeuron(AbstractNeuron):
     @property
     def spec(self) -> IOSpec:
         inputs = (self.current_channel,) + tuple(
-            Channel(
-                s.name,
-                "spikes/sample",
-                EVENTS,
-                description=f"{s.kind} synapse"
-                + (f", E={s.e_rev} mV" if hasattr(s, "e_rev") else ""),
-            )
+            Channel(s.name, "spikes/sample", EVENTS, description=s.describe())
             for s in self.synapses
         )
         outputs = (

@@ -26,6 +26,8 @@ class AbstractSynapse(eqx.Module):
     """
 
     parameter_constraints: AbstractClassVar[Mapping[str, str]]
+    kind: AbstractClassVar[str]
+    """A short name of the kinetics (``"exp"``, ``"alpha"``, ``"receptor"``, ``"current"`` …)."""
 
     def __check_init__(self):
         owner = type(self).__name__
@@ -60,6 +62,12 @@ class AbstractSynapse(eqx.Module):
         """A current independent of ``v`` (the model's current unit), added to ``g·(e_rev −
         v)``: zero for conductance synapses, the whole input of current-based ones."""
         return 0.0
+
+    def describe(self) -> str:
+        """One line for a channel's description: the kind, and the reversal potential of a
+        conductance synapse."""
+        e_rev = getattr(self, "e_rev", None)  # conductance synapses hold one; current ones don't
+        return f"{self.kind} synapse" + ("" if e_rev is None else f", E={e_rev} mV")
 
     def jump(self, params: dict, counts):
         """The membrane potential's jump (mV) for this sample's event ``counts``, applied at

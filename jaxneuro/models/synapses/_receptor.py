@@ -44,6 +44,7 @@ class Receptor(AbstractSynapse):
     e_rev: float = eqx.field(static=True)
     mg_block: bool = eqx.field(static=True, default=False)
 
+    kind: ClassVar[str] = "receptor"
     parameter_constraints: ClassVar[dict[str, str]] = {
         "g_max": NONNEGATIVE,
         "tau_rise": POSITIVE,
