@@ -23,7 +23,7 @@ from jaxneuro.networks import (
     fixed_probability,
     from_matrix,
 )
-from jaxneuro.networks._delivery import events
+from jaxneuro.networks._delivery import Target, events
 
 W_E, W_I = 0.006, 0.067  # µS: COBA's 6 nS and 67 nS (Vogels & Abbott 2005)
 
@@ -381,7 +381,7 @@ def test_event_delivery_jvp_reaches_non_spiking_cells():
     ds = jnp.asarray(rng.normal(size=(2, n_pre)))  # tangents on every cell
 
     def run(s, w):
-        return events(s, w, idx, lag, 2, n_post, 4, "test")
+        return events(s, (w,), (idx,), (lag,), (Target(2, n_post, 4, "test"),))[0]
 
     out, tangent = jax.jvp(run, (spikes, w), (ds, jnp.zeros_like(w)))
     np.testing.assert_allclose(out, spikes @ m, rtol=1e-6)
@@ -391,6 +391,40 @@ def test_event_delivery_jvp_reaches_non_spiking_cells():
     gw = jax.grad(lambda w: run(spikes, w).sum())(w)
     np.testing.assert_allclose(gw[1], (conn.indices[1] < n_post).astype(float))
     assert float(jnp.abs(gw[jnp.arange(n_pre) != 1]).sum()) == 0.0
+
+
+def test_projections_of_one_population_are_delivered_together_as_each_alone():
+    """Two event-driven projections of one presynaptic population (different targets, delays
+    and capacities) are delivered from one search for the spikes: the same windows and
+    tangents as each delivered alone; the smaller capacity still raises, naming its owner."""
+    rng = np.random.default_rng(1)
+    conns = [
+        from_matrix(rng.random((6, n)) * (rng.random((6, n)) < 0.5), format="sparse")
+        for n in (5, 3)
+    ]
+    idx = [jnp.asarray(c.indices) for c in conns]
+    w = [jnp.asarray(c.weight) for c in conns]
+    lag = [None, jnp.asarray(rng.integers(0, 2, conns[1].indices.shape), jnp.int32)]
+    targets = [Target(2, 5, 12, "a"), Target(3, 3, 4, "b")]
+    spikes = jnp.zeros((2, 6)).at[0, 1].set(1.0).at[1, 4].set(2.0).at[1, 5].set(1.0)
+    ds = jnp.asarray(rng.normal(size=(2, 6)))
+
+    def together(s):
+        return events(s, tuple(w), tuple(idx), tuple(lag), tuple(targets))
+
+    def alone(s):
+        return tuple(events(s, (w[k],), (idx[k],), (lag[k],), (targets[k],))[0] for k in (0, 1))
+
+    (out, tangent), (out1, tangent1) = (
+        jax.jvp(together, (spikes,), (ds,)),
+        jax.jvp(alone, (spikes,), (ds,)),
+    )
+    for a, b in zip(out + tangent, out1 + tangent1, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert float(jnp.abs(out[1]).sum()) > 0
+    five = jnp.zeros((2, 6)).at[0, :3].set(1.0).at[1, 3:5].set(1.0)
+    with pytest.raises(Exception, match="spike buffer overflow in projection b"):
+        jax.block_until_ready(jax.jit(together)(five))
 
 
 @pytest.mark.parametrize("fmt", ["dense", "sparse"])

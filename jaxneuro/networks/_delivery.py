@@ -7,7 +7,8 @@ row ``j`` through synapse ``s`` lands in window row ``j + lag[s]``.
 
 Three ways: a dense matrix product (:func:`dense`); a gather per postsynaptic cell over its
 fixed-width presynaptic list (:func:`gather`); and event-driven delivery (:func:`events`), which
-touches only the synapses of the cells that spiked, through a fixed-capacity list of events, with
+touches only the synapses of the cells that spiked (found once per presynaptic population for all
+its projections), through a fixed-capacity list of events, with
 a JVP equal to the full matrix–vector product on the tangent (non-spiking cells, whose surrogate
 spike derivative is non-zero, still pass tangents on), as brainevent's event operators do.
 """
@@ -15,6 +16,7 @@ spike derivative is non-zero, still pass tangents on), as brainevent's event ope
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -102,71 +104,90 @@ def _scatter(row, cell, value, weight, indices, lag, n_rows, n_post):
     return window.reshape(n_rows, n_post)
 
 
-def _deliver(spikes, weight, indices, lag, n_rows, n_post, capacity, label):
-    """Scatter the synapses of the non-zero entries of ``spikes [m, n_pre]`` (at most
-    ``capacity``: more is an ``eqx.error_if``, never a silent drop), through the smallest tier
-    of event list that holds them. Linear in ``weight``."""
+class Target(NamedTuple):
+    """The static part of one projection's event delivery: its window's rows and columns, its
+    capacity (most presynaptic spikes per interval) and its name for errors."""
+
+    n_rows: int
+    n_post: int
+    capacity: int
+    label: str = ""
+
+
+def _deliver(spikes, weights, indices, lags, targets):
+    """Scatter the synapses of the non-zero entries of ``spikes [m, n_pre]`` through every
+    projection of one presynaptic population: the spikes are found once (``top_k`` of the
+    indicator, through the smallest tier of event list that holds them) and scattered by each
+    projection. More spikes than a projection's capacity is an ``eqx.error_if`` naming it,
+    never a silent drop. Linear in each weight."""
     m, n_pre = spikes.shape
     flat = spikes.reshape(-1)
     n_events = jnp.sum(flat != 0)
 
     def tier(size):
-        def deliver(flat, weight):
+        def deliver(flat, weights):
             # top_k of the indicator: the spikes first (a zero value pads), faster on CPU than
             # nonzero's cumulative-sum scatter
             _, where = jax.lax.top_k((flat != 0).astype(jnp.float32), size)
-            value = flat[where]
-            return _scatter(
-                where // n_pre, where % n_pre, value, weight, indices, lag, n_rows, n_post
+            row, cell, value = where // n_pre, where % n_pre, flat[where]
+            return tuple(
+                _scatter(row, cell, value, w, i, lag, t.n_rows, t.n_post)
+                for w, i, lag, t in zip(weights, indices, lags, targets, strict=True)
             )
 
         return deliver
 
-    sizes = _tiers(capacity)
+    sizes = _tiers(min(max(t.capacity for t in targets), flat.size))
     if len(sizes) == 1:
-        window = tier(sizes[0])(flat, weight)
+        windows = tier(sizes[0])(flat, weights)
     else:
         # the first tier that holds them (a compare-and-sum: searchsorted is a loop on CPU)
         k = jnp.sum(n_events > jnp.asarray(sizes[:-1]))  # at most len(sizes) - 1
-        window = jax.lax.switch(k, [tier(size) for size in sizes], flat, weight)
-    if capacity >= flat.size:  # every cell-sample fits: no overflow to check
-        return window
-    return eqx.error_if(
-        window,
-        n_events > capacity,
-        f"spike buffer overflow in projection {label}: more than {capacity} presynaptic "
-        "spikes in one exchange interval; raise its capacity (Projection(..., capacity=...))",
+        windows = jax.lax.switch(k, [tier(size) for size in sizes], flat, weights)
+    return tuple(
+        window
+        if t.capacity >= flat.size  # every cell-sample fits: no overflow to check
+        else eqx.error_if(
+            window,
+            n_events > t.capacity,
+            f"spike buffer overflow in projection {t.label}: more than {t.capacity} "
+            "presynaptic spikes in one exchange interval; raise its capacity "
+            "(Projection(..., capacity=...))",
+        )
+        for window, t in zip(windows, targets, strict=True)
     )
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(4, 5, 6, 7))
+@functools.partial(jax.custom_jvp, nondiff_argnums=(4,))
 def events(
     spikes: Float[Array, "m n_pre"],
-    weight: Float[Array, "n_pre K"],
-    indices: Int[Array, "n_pre K"],
-    lag: Int[Array, "n_pre K"] | None,
-    n_rows: int,
-    n_post: int,
-    capacity: int,
-    label: str = "",
-) -> Float[Array, "R n_post"]:
-    """Event-driven delivery over pre-major fixed-width lists: only the spikes of the interval
-    (at most ``capacity``; more is a runtime error naming the projection ``label``) scatter
-    their ``K`` synapses. JVP: the full scatter of the spike tangent over every presynaptic cell
-    (so cells that did not spike pass their surrogate tangents on), plus the event scatter of
-    the weight tangent."""
-    return _deliver(spikes, weight, indices, lag, n_rows, n_post, capacity, label)
+    weights: tuple[Float[Array, "n_pre K"], ...],
+    indices: tuple[Int[Array, "n_pre K"], ...],
+    lags: tuple[Int[Array, "n_pre K"] | None, ...],
+    targets: tuple[Target, ...],
+) -> tuple[Float[Array, "R n_post"], ...]:
+    """Event-driven delivery over pre-major fixed-width lists, for every projection of one
+    presynaptic population at once (one per entry of ``weights``, ``indices``, ``lags``,
+    ``targets``): only the interval's spikes (at most each projection's capacity; more is a
+    runtime error naming it) scatter their ``K`` synapses, found once for all projections.
+    JVP: the full scatter of the spike tangent over every presynaptic cell (so cells that did
+    not spike pass their surrogate tangents on), plus the event scatter of the weight
+    tangent."""
+    return _deliver(spikes, weights, indices, lags, targets)
 
 
 @events.defjvp
-def _events_jvp(n_rows, n_post, capacity, label, primals, tangents):
-    spikes, weight, indices, lag = primals
-    d_spikes, d_weight, _, _ = tangents
-    out = _deliver(spikes, weight, indices, lag, n_rows, n_post, capacity, label)
+def _events_jvp(targets, primals, tangents):
+    spikes, weights, indices, lags = primals
+    d_spikes, d_weights, _, _ = tangents
+    out = _deliver(spikes, weights, indices, lags, targets)
+    by_weight = _deliver(spikes, d_weights, indices, lags, targets)
     m, n_pre = spikes.shape
     every_row = jnp.repeat(jnp.arange(m), n_pre)
     every_cell = jnp.tile(jnp.arange(n_pre), m)
-    full = _scatter(
-        every_row, every_cell, d_spikes.reshape(-1), weight, indices, lag, n_rows, n_post
+    d_flat = d_spikes.reshape(-1)
+    tangent = tuple(
+        _scatter(every_row, every_cell, d_flat, w, i, lag, t.n_rows, t.n_post) + dw
+        for w, i, lag, t, dw in zip(weights, indices, lags, targets, by_weight, strict=True)
     )
-    return out, full + _deliver(spikes, d_weight, indices, lag, n_rows, n_post, capacity, label)
+    return out, tangent

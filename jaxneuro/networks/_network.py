@@ -23,7 +23,7 @@ from .._simulator import (
     guard_finite,
     trusted_params,
 )
-from . import _delays, _resample
+from . import _delays, _projection, _resample
 from ._population import External, Population
 from ._projection import Projection, Route
 
@@ -407,9 +407,9 @@ class Network(Simulator):
                 y = jnp.moveaxis(out[rec], 1, 0)  # [m, n, ...]
                 y = _resample.spread(y, r, spec.output(rec).kind)
                 ys[f"{name}.{rec}"] = y.reshape(chunk, -1)
-        for p, r, w in zip(self.projections, self.routes, prepared, strict=True):
+        delivered = _projection.windows(self.projections, self.routes, prepared, spikes)
+        for p, r, window in zip(self.projections, self.routes, delivered, strict=True):
             key = f"{p.post}.{p.channel}"
-            window = r.window(w, spikes[p.pre])
             buffers[key] = _delays.write(buffers[key], heads[key], r.offset, window)
         new = {"populations": pop_states, "buffers": buffers, "clock": clock + 1}
         return new, ys

@@ -4,6 +4,7 @@ channel of another (or the same) population."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -177,8 +178,46 @@ class Route(eqx.Module):
         if self.method == "gather":
             pre_of = jnp.asarray(self.pre_of.array)
             return _delivery.gather(spikes, prepared, pre_of, self.lags, self.n_rows)
-        indices = jnp.asarray(self.indices.array)
-        lag = None if self.lag is None else jnp.asarray(self.lag.array)
-        return _delivery.events(
-            spikes, prepared, indices, lag, self.n_rows, self.n_post, self.capacity, self.label
-        )
+        return deliver_events((self,), (prepared,), spikes)[0]
+
+    @property
+    def target(self) -> _delivery.Target:
+        """The static part of event delivery."""
+        return _delivery.Target(self.n_rows, self.n_post, self.capacity, self.label)
+
+
+def deliver_events(
+    routes: Sequence[Route], prepared: Sequence[Array], spikes: Float[Array, "m n_pre"]
+) -> tuple[Float[Array, "R n_post"], ...]:
+    """The windows of event-driven ``routes`` that share one presynaptic population (whose
+    ``spikes`` they deliver): its spikes are found once for all of them."""
+    return _delivery.events(
+        spikes,
+        tuple(prepared),
+        tuple(jnp.asarray(r.indices.array) for r in routes),
+        tuple(None if r.lag is None else jnp.asarray(r.lag.array) for r in routes),
+        tuple(r.target for r in routes),
+    )
+
+
+def windows(
+    projections: Sequence[Projection],
+    routes: Sequence[Route],
+    prepared: Sequence,
+    spikes: dict[str, Float[Array, "m n"]],
+) -> list[Float[Array, "R n_post"]]:
+    """Every projection's window for one exchange interval's ``spikes`` (``{population:
+    [m, n]}``), in order; event-driven projections are delivered together per presynaptic
+    population (:func:`deliver_events`)."""
+    out: list = [None] * len(routes)
+    by_pre: dict[str, list[int]] = {}
+    for k, (p, r) in enumerate(zip(projections, routes, strict=True)):
+        if r.method == "events":
+            by_pre.setdefault(p.pre, []).append(k)
+        else:
+            out[k] = r.window(prepared[k], spikes[p.pre])
+    for pre, ks in by_pre.items():
+        delivered = deliver_events([routes[k] for k in ks], [prepared[k] for k in ks], spikes[pre])
+        for k, window in zip(ks, delivered, strict=True):
+            out[k] = window
+    return out
