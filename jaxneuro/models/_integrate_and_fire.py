@@ -49,6 +49,6 @@ class IntegrateAndFire(PointNeuron):
         return dict(y, refractory=zero, spike=zero)
 
     def frozen(self, drive: dict, decay: dict, y: dict) -> tuple[dict, dict]:
-        """Zero rates for the clock and flag: the threshold-reset step owns them."""
-        zero = 0.0 * y["v"]
-        return dict(drive, refractory=zero, spike=zero), dict(decay, refractory=zero, spike=zero)
+        """Zero rates for the clock and flag: the threshold-reset step owns them (Python
+        zeros, which the exponential solvers skip)."""
+        return dict(drive, refractory=0.0, spike=0.0), dict(decay, refractory=0.0, spike=0.0)

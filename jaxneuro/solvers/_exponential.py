@@ -18,8 +18,16 @@ def _phi1(z):
 
 
 def _exp_update(y, drive, decay, h):
-    """Exact solution over ``h`` of ``dx/dt = drive - decay·x`` with frozen coefficients."""
-    return jax.tree.map(lambda x, d, k: x + h * (d - k * x) * _phi1(-k * h), y, drive, decay)
+    """Exact solution over ``h`` of ``dx/dt = drive - decay·x`` with frozen coefficients. A
+    variable whose drive and decay are both Python zeros (e.g. a clock another rule owns) is
+    left as it is; a scalar decay (e.g. a synapse's ``1/τ``) gives one φ₁ for every site."""
+
+    def update(x, d, k):
+        if isinstance(d, int | float) and isinstance(k, int | float) and d == k == 0:
+            return x
+        return x + h * (d - k * x) * _phi1(-k * h)
+
+    return jax.tree.map(update, y, drive, decay)
 
 
 class ExponentialEuler(diffrax.AbstractSolver):

@@ -51,7 +51,7 @@ class AlphaSynapse(AbstractSynapse):
     def rates(self, state, params):
         tau = params["tau"]
         drive = {"g": (math.e / tau) * state["x"], "x": jnp.zeros_like(state["x"])}
-        decay = {"g": 1.0 / tau + 0 * state["g"], "x": 1.0 / tau + 0 * state["x"]}
+        decay = {"g": 1.0 / tau, "x": 1.0 / tau}
         return drive, decay
 
     def conductance(self, state, params, v):

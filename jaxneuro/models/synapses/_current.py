@@ -49,7 +49,7 @@ class CurrentSynapse(AbstractSynapse):
         return dict(state, i=state["i"] + params["weight"] * counts)
 
     def rates(self, state, params):
-        return {"i": jnp.zeros_like(state["i"])}, {"i": 1.0 / params["tau"] + 0 * state["i"]}
+        return {"i": jnp.zeros_like(state["i"])}, {"i": 1.0 / params["tau"]}
 
     def conductance(self, state, params, v):
         return 0.0 * state["i"]

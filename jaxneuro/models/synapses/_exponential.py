@@ -48,7 +48,8 @@ class ExpSynapse(AbstractSynapse):
         return dict(state, g=state["g"] + params["weight"] * counts)
 
     def rates(self, state, params):
-        return {"g": jnp.zeros_like(state["g"])}, {"g": 1.0 / params["tau"] + 0 * state["g"]}
+        # the decay is one scalar per synapse: shared by a population, one φ₁ for all its cells
+        return {"g": jnp.zeros_like(state["g"])}, {"g": 1.0 / params["tau"]}
 
     def conductance(self, state, params, v):
         return state["g"]
