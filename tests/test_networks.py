@@ -278,10 +278,7 @@ def test_mixed_sample_intervals_equal_each_population_run_alone():
             inputs=[External("A", "i_ext"), External("B", "i_ext")],
         )
         assert net.dt == 0.1 and net.chunk == 10
-        assert (
-            "held over the network samples of each 0.5 ms step"
-            in net.spec.output("B.v").description
-        )
+        assert "held over each 0.5 ms step" in net.spec.output("B.v").description
         params = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), net.init())
         T = 3000  # 300 ms
         x = 0.2 + 0.2 * jax.random.uniform(jax.random.key(3), (T, 5), jnp.float64)

@@ -262,8 +262,12 @@ class Network(Simulator):
                 ch = pop.simulator.spec.output(rec)
                 desc = f"{ch.description or ch.name} of population {name}, one column per cell"
                 if ratio[name] > 1:
-                    where = "in the last" if ch.kind == EVENTS else "held over the"
-                    desc += f", {where} network samples of each {pop.simulator.spec.dt} ms step"
+                    where = (
+                        "in the last network sample of each"
+                        if ch.kind == EVENTS
+                        else "held over each"
+                    )
+                    desc += f", {where} {pop.simulator.spec.dt} ms step"
                 outputs.append(
                     Channel(f"{name}.{rec}", ch.unit, ch.kind, ch.width * pop.size, desc)
                 )
