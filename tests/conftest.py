@@ -6,18 +6,37 @@ JAX's persistent cache keys a program by its HLO, so a program compiled once is 
 recompiled, by every later test and xdist worker. The cache lives under ``.pytest_cache``.
 """
 
+import functools
 import os
 from pathlib import Path
 
 # XLA's classic CPU emitters compile 30-50 % faster than its default fusion emitters (an HH
 # gradient: 3.5 -> 2.6 s) and most tests are compile-bound: the whole suite runs ~14 % faster
-# (687 -> 592 s on 2 cores), though the few run-bound tests (dendritic cells, large networks)
-# run slower. Tests only: library runs use XLA's defaults. Set before JAX starts its backend;
-# subprocesses (notebook kernels, CLI runs) inherit it.
+# (687 -> 592 s on 2 cores). Their exp is ~8x slower, though, so the few run-bound tests (long
+# dendritic-cell runs) compile with the default emitters again (`run_bound_jit`). Tests only:
+# library runs use XLA's defaults. Set before JAX starts its backend; subprocesses (notebook
+# kernels, CLI runs) inherit it.
 CLASSIC_EMITTERS = "--xla_cpu_use_fusion_emitters=false"
 os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {CLASSIC_EMITTERS}".strip()
 
 import jax  # noqa: E402
+import pytest  # noqa: E402
+
+DEFAULT_EMITTERS = {"xla_cpu_use_fusion_emitters": True}
+
+
+@pytest.fixture
+def run_bound_jit():
+    """``jax.jit`` compiling with XLA's default CPU emitters, for run-bound tests."""
+    return functools.partial(jax.jit, compiler_options=DEFAULT_EMITTERS)
+
+
+@pytest.fixture
+def default_emitters_env(monkeypatch):
+    """Subprocesses started in this test (e.g. a notebook kernel) use XLA's default emitters."""
+    flags = os.environ.get("XLA_FLAGS", "").replace(CLASSIC_EMITTERS, "").strip()
+    monkeypatch.setenv("XLA_FLAGS", flags)
+
 
 CACHE = Path(__file__).resolve().parents[1] / ".pytest_cache" / "jax-compilation"
 jax.config.update("jax_compilation_cache_dir", str(CACHE))

@@ -108,7 +108,7 @@ def test_far_reversal_potentials_make_the_twin_linear():
     assert apart > 0 and abs(same / apart - 1.0) < 0.06
 
 
-def test_gradient_wrt_synaptic_input_over_1s_matches_finite_differences():
+def test_gradient_wrt_synaptic_input_over_1s_matches_finite_differences(run_bound_jit):
     """Reverse-mode gradient of a soma-voltage loss w.r.t. the event counts of 1 s of input
     (float64), along a random direction, against a central difference."""
     with jax.enable_x64(True):
@@ -120,11 +120,12 @@ def test_gradient_wrt_synaptic_input_over_1s_matches_finite_differences():
         def loss(x):
             return jnp.mean(cell.apply(params, x)[0]["v"][500:])
 
-        value, grad = jax.jit(jax.value_and_grad(loss))(x)
+        value, grad = run_bound_jit(jax.value_and_grad(loss))(x)
         assert -70 < value < -50
         direction = jax.random.normal(key_d, x.shape, jnp.float64)
         eps = 1e-3
-        fd = (jax.jit(loss)(x + eps * direction) - jax.jit(loss)(x - eps * direction)) / (2 * eps)
+        run = run_bound_jit(loss)
+        fd = (run(x + eps * direction) - run(x - eps * direction)) / (2 * eps)
         np.testing.assert_allclose(jnp.vdot(grad, direction), fd, rtol=1e-4)
 
 

@@ -141,7 +141,7 @@ def test_registered_surrogates_copy_their_teacher():
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_shipped_surrogate_reproduces_its_teacher(name):
+def test_shipped_surrogate_reproduces_its_teacher(name, run_bound_jit):
     """On fresh stimuli from its training distribution (seed 7: neither the training seed 0 nor
     the card's validation and test seeds 2 and 1), the registered shipped surrogate finds its
     teacher's spikes about as well as its model card says: pooled precision and recall (±3 ms)
@@ -154,7 +154,7 @@ def test_shipped_surrogate_reproduces_its_teacher(name):
     sampler = sampler_from_description(card["data"]["sampler"], duration, sim.spec.dt)
     n_cells = 8 if card["teacher"]["name"].startswith("hh") else 32 if cells else 64
     x = jax.vmap(sampler)(jax.random.split(jax.random.key(7), n_cells))
-    run = lambda s, p: jax.jit(jax.vmap(lambda x: s.apply(p, x)[0]["spikes"]))(x)  # noqa: E731
+    run = lambda s, p: run_bound_jit(jax.vmap(lambda x: s.apply(p, x)[0]["spikes"]))(x)  # noqa: E731
     skip = round(100.0 / sim.spec.dt)  # the card's burn-in: history the network needs
     prob = np.asarray(run(sim, sim.init()), np.float64)[:, skip:]
     true = np.asarray(run(teacher, teacher.init()), np.float64)[:, skip:]
