@@ -225,3 +225,26 @@ def test_surrogate_fits_a_smooth_map_and_differentiates():
     lo, hi = box_arrays()
     assert P.shape == (4, 6) and (P[:, :4] >= lo[:4] * 0.999).all()
     assert (P[:, :4] <= hi[:4] * 1.001).all() and L[0] <= L[-1]
+
+
+def test_fits_save_and_load_with_checksums(tmp_path):
+    from jaxneuro.circuits import load_fit, predict, read_fit_card, save_fit
+    from jaxneuro.training import CheckpointError
+
+    x = latin_hypercube(64, 4)
+    y = np.stack(
+        [x[:, 4] * 10, x[:, 5] * 20, 0.8 + 0 * x[:, 0], 0.7 + 0 * x[:, 0], 0.1 + 0 * x[:, 0]], 1
+    )
+    fit = fit_statistics(x, y, 0.01 * y, x, y, 0.01 * y, steps=10, hidden=(8,), members=2)
+    path = save_fit(tmp_path / "fit", fit, card={"data": "synthetic"})
+    back = load_fit(path)
+    assert back.mlp == fit.mlp and read_fit_card(path)["data"] == "synthetic"
+    np.testing.assert_array_equal(predict(back, x[:5]), predict(fit, x[:5]))
+    weights = path / "weights.safetensors"
+    raw = bytearray(weights.read_bytes())
+    raw[-5] ^= 0xFF
+    weights.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="weights.safetensors"):
+        load_fit(path)
+    with pytest.raises(FileNotFoundError, match="nor a shipped name"):
+        load_fit(tmp_path / "nowhere")

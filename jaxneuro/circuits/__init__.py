@@ -21,6 +21,10 @@ from ._dataset import latin_hypercube as latin_hypercube
 from ._dataset import load_sweep as load_sweep
 from ._dataset import noise_key as noise_key
 from ._dataset import regime as regime
+from ._saving import load_fit as load_fit
+from ._saving import read_fit_card as read_fit_card
+from ._saving import save_fit as save_fit
+from ._saving import shipped_fits as shipped_fits
 from ._surrogate import Fitted as Fitted
 from ._surrogate import fit_regimes as fit_regimes
 from ._surrogate import fit_statistics as fit_statistics

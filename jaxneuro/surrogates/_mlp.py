@@ -37,6 +37,20 @@ CIRCUIT_STATISTICS = (
 """Response statistics of ``cortical_circuit.md`` §2.5."""
 
 
+_CONFIG = (
+    "hidden",
+    "activation",
+    "log_features",
+    "log_statistics",
+    "log_floor",
+    "feature_mean",
+    "feature_std",
+    "statistic_mean",
+    "statistic_std",
+)
+"""Constructor keywords that :meth:`MLP.config` records beside the channels."""
+
+
 def _as_channel(c: Channel | Sequence[str]) -> Channel:
     """A :class:`Channel`, or one from ``(name, unit[, description])``."""
     if isinstance(c, Channel):
@@ -168,6 +182,29 @@ class MLP(eqx.Module):
     def init(self, key: Array | None = None) -> nnx.State:
         """Fresh network weights (``key`` defaults to ``jax.random.key(0)``)."""
         return fresh_weights(self, jax.random.key(0) if key is None else key)
+
+    def config(self) -> dict[str, Any]:
+        """JSON-friendly constructor arguments; :meth:`from_config` rebuilds an equal MLP."""
+        return {
+            "features": [c.to_json() for c in self.features],
+            "statistics": [c.to_json() for c in self.statistics],
+            **{
+                name: list(v) if isinstance(v := getattr(self, name), tuple) else v
+                for name in _CONFIG
+            },
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> MLP:
+        """The MLP that :meth:`config` describes (a ``ValueError`` naming what is malformed)."""
+        missing = {"features", "statistics", *_CONFIG} - set(config)
+        if missing:
+            raise ValueError(f"an MLP config needs {sorted(missing)}")
+        return cls(
+            [Channel.from_json(c) for c in config["features"]],
+            [Channel.from_json(c) for c in config["statistics"]],
+            **{name: config[name] for name in _CONFIG},
+        )
 
     # --- coordinates -------------------------------------------------------------------------
     def _log_features(self, x):
