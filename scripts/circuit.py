@@ -1,7 +1,8 @@
 """The Zhang & Young circuit end to end: dataset → MLP fit → analyses → figures (issue 17, 5–6).
 
-    python scripts/circuit.py data      # resumable sweep (benchmarks/results/circuit_sweep/)
-    python scripts/circuit.py fit       # MLP + regime classifier on the training split
+    python scripts/circuit.py data          # resumable sweep (benchmarks/results/circuit_sweep/)
+    python scripts/circuit.py data --extra  # a second, training-only hypercube (circuit_sweep_extra/)
+    python scripts/circuit.py fit           # MLP + regime classifier → jaxneuro/circuits/pretrained/
     python scripts/circuit.py analyse   # held-out errors, gains vs simulator FD, search, speed-up
 
 Every stage is seeded; ``data`` resumes where it stopped.
@@ -18,6 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SWEEP = RESULTS / "circuit_sweep"
+EXTRA = RESULTS / "circuit_sweep_extra"
+"""A second Latin hypercube (its own sample and noise seeds), training data only: the held-out
+test points stay those of :data:`SWEEP`'s split."""
 N_POINTS = 3072
 CHUNK = 32
 T_TRANSIENT = 500.0
@@ -30,21 +34,21 @@ def cmd_data(args):
 
     t = time.time()
     generate_sweep(
-        SWEEP,
+        EXTRA if args.extra else SWEEP,
         N_POINTS,
         n_seeds=2,
         chunk=CHUNK,
         t_transient=T_TRANSIENT,
         t_measure=T_MEASURE,
-        sample_seed=0,
-        noise_seed=1,
+        sample_seed=1 if args.extra else 0,
+        noise_seed=2 if args.extra else 1,
         max_seconds=args.max_seconds,
     )
     print(f"data: {time.time() - t:.0f} s this call")
 
 
 FD_DELTA = 0.15  # relative step in eta for simulator finite differences
-FD_SEEDS = 4
+FD_SEEDS = 16
 SEARCH_DRIVES = (2.0, 1.5)  # kHz, fixed (eta_E, eta_I) during the coupling search
 SEARCH_TARGETS = [(2, 10), (4, 15), (6, 20), (8, 30), (3, 8), (5, 25), (10, 20), (1.5, 6)]
 SEARCH_TOL = 0.15
@@ -58,90 +62,79 @@ def _load():
     return data, tr, va, te
 
 
-def _save_fit(fit, name):
-    import jax
+SHIPPED = ROOT / "jaxneuro" / "circuits" / "pretrained"
+STATISTICS_FIT, REGIMES_FIT = "zhang-young-statistics", "zhang-young-regimes"
+"""The shipped fits (``jaxneuro.circuits.load_fit(name)``), written by ``fit``."""
+
+
+def _add_to_card(name, **fields):
+    """Rewrite a shipped fit's card with ``fields`` added (the weights are rewritten unchanged)."""
+    from jaxneuro.circuits import load_fit, read_fit_card, save_fit
+
+    own = {"format", "mlp", "members", "history", "n_params", "weights_sha256", "card_sha256"}
+    card = read_fit_card(SHIPPED / name)
+    extras = {k: v for k, v in card.items() if k not in own | {"path"}}
+    save_fit(SHIPPED / name, load_fit(SHIPPED / name), card={**extras, **fields})
+
+
+def _training_split():
+    """``(data, x, mean, std, val)``: the training rows are the main sweep's training split plus
+    every point of the extra hypercube when it is complete; validation and test stay the main
+    sweep's (so the test points are the same whatever trains)."""
     import numpy as np
 
-    from jaxneuro._io import atomic_write, write_json_atomic
+    from jaxneuro.circuits import load_sweep
 
-    leaves = jax.tree.leaves(fit.params)
-    import io
-
-    buf = io.BytesIO()
-    np.savez(buf, *[np.asarray(leaf, np.float32) for leaf in leaves])
-    atomic_write(RESULTS / f"{name}.npz", buf.getvalue())
-    m = fit.mlp
-    write_json_atomic(
-        RESULTS / f"{name}.json",
-        {
-            "statistics": list(m.statistic_names),
-            "hidden": list(m.hidden),
-            "activation": m.activation,
-            "log_statistics": list(m.log_statistics),
-            "feature_mean": list(m.feature_mean),
-            "feature_std": list(m.feature_std),
-            "statistic_mean": list(m.statistic_mean),
-            "statistic_std": list(m.statistic_std),
-            "history": fit.history,
-            "members": fit.history.get("members", 1),
-        },
-    )
-
-
-def load_fit(name):
-    """A fitted MLP saved by ``fit`` (``circuit_mlp`` or ``circuit_regime``)."""
-    import jax
-    import numpy as np
-
-    from jaxneuro._io import read_json
-    from jaxneuro.circuits import Fitted
-    from jaxneuro.circuits._surrogate import REGIME_LOGITS
-    from jaxneuro.surrogates import CIRCUIT_FEATURES, CIRCUIT_STATISTICS, MLP
-
-    meta = read_json(RESULTS / f"{name}.json")
-    stats = CIRCUIT_STATISTICS if meta["statistics"][0] == "rate_E" else REGIME_LOGITS
-    mlp = MLP(
-        CIRCUIT_FEATURES,
-        stats,
-        hidden=meta["hidden"],
-        activation=meta["activation"],
-        log_statistics=meta["log_statistics"],
-        feature_mean=meta["feature_mean"],
-        feature_std=meta["feature_std"],
-        statistic_mean=meta["statistic_mean"],
-        statistic_std=meta["statistic_std"],
-    )
-    k = meta.get("members", 1)
-    template = jax.vmap(mlp.init)(jax.random.split(jax.random.key(0), k)) if k > 1 else mlp.init()
-    with np.load(RESULTS / f"{name}.npz") as z:
-        leaves = [z[f"arr_{i}"] for i in range(len(z.files))]
-    params = jax.tree.unflatten(
-        jax.tree.structure(template), [jax.numpy.asarray(a) for a in leaves]
-    )
-    return Fitted(mlp, params, meta["history"])
+    data, tr, va, te = _load()
+    x, m, s = data["params"][tr], data["mean"][tr], data["std"][tr]
+    extra = None
+    if (EXTRA / "manifest.json").exists():
+        extra = load_sweep(EXTRA, complete=True)
+        x, m, s = (
+            np.concatenate([a, extra[k]]) for a, k in ((x, "params"), (m, "mean"), (s, "std"))
+        )
+    return data, extra, x, m, s, va
 
 
 def cmd_fit(args):
-    from jaxneuro.circuits import fit_regimes, fit_statistics
+    import numpy as np
 
-    data, tr, va, te = _load()
-    x, m, s = data["params"], data["mean"], data["std"]
+    from jaxneuro.circuits import fit_regimes, fit_statistics, regime, save_fit
+
+    data, extra, x, m, s, va = _training_split()
     t = time.time()
     fit = fit_statistics(
-        x[tr], m[tr], s[tr], x[va], m[va], s[va], steps=args.steps, seed=0, lr=args.lr,
-        members=args.members,
+        x, m, s, data["params"][va], data["mean"][va], data["std"][va],
+        steps=args.steps, seed=0, lr=args.lr, members=args.members,
     )  # fmt: skip
     t_stats = time.time() - t
     t = time.time()
-    clf = fit_regimes(x[tr], data["regime"][tr], x[va], data["regime"][va], steps=args.steps // 2)
+    labels = regime(m[:, 0], m[:, 4])
+    clf = fit_regimes(x, labels, data["params"][va], data["regime"][va], steps=args.steps // 2)
     t_clf = time.time() - t
     fit.history["seconds"], clf.history["seconds"] = t_stats, t_clf
-    fit.history["n_train"], fit.history["n_val"] = len(tr), len(va)
-    _save_fit(fit, "circuit_mlp")
-    _save_fit(clf, "circuit_regime")
+    for f in (fit, clf):
+        f.history["n_train"], f.history["n_val"] = len(x), len(va)
+    card = {
+        "data": {
+            "sweeps": [str(p.relative_to(ROOT)) for p in (SWEEP, EXTRA) if p.exists()],
+            "train": "main sweep's training split (scripts/circuit.py, split seed 0) plus "
+            + ("the extra hypercube" if extra is not None else "nothing else"),
+            "n_train": len(x),
+            "n_val": len(va),
+            "t_transient_ms": T_TRANSIENT,
+            "t_measure_ms": T_MEASURE,
+            "n_seeds": int(data["config"]["n_seeds"]),
+        },
+        "training": {"steps": args.steps, "lr": args.lr, "members": args.members},
+        "script": "scripts/circuit.py fit",
+    }
+    save_fit(SHIPPED / STATISTICS_FIT, fit, card=card)
+    save_fit(SHIPPED / REGIMES_FIT, clf, card={**card, "training": {"steps": args.steps // 2}})
     print(
-        f"fit: statistics {t_stats:.0f} s (best val {fit.history['best_val']:.4f}), "
-        f"classifier {t_clf:.0f} s (best val {clf.history['best_val']:.4f})"
+        f"fit on {len(x)} points: statistics {t_stats:.0f} s (best val "
+        f"{fit.history['best_val']:.4f}), classifier {t_clf:.0f} s (best val "
+        f"{clf.history['best_val']:.4f}); {np.isnan(m).any(1).sum()} rows with a NaN statistic"
     )
 
 
@@ -180,7 +173,14 @@ def cmd_analyse(args):
     import numpy as np
 
     from jaxneuro._io import write_json_atomic
-    from jaxneuro.circuits import gains, latin_hypercube, predict, regime, search_couplings
+    from jaxneuro.circuits import (
+        gains,
+        latin_hypercube,
+        load_fit,
+        predict,
+        regime,
+        search_couplings,
+    )
     from jaxneuro.circuits._dataset import REGIMES
     from jaxneuro.circuits._surrogate import outputs
 
@@ -189,14 +189,15 @@ def cmd_analyse(args):
     if args.quick:  # a smoke run of the whole pipeline
         FD_SEEDS, SEARCH_TARGETS, n_fd = 1, SEARCH_TARGETS[:1], 3
     data, tr, va, te = _load()
-    fit, clf = load_fit("circuit_mlp"), load_fit("circuit_regime")
+    fit, clf = load_fit(SHIPPED / STATISTICS_FIT), load_fit(SHIPPED / REGIMES_FIT)
     x, m, s = data["params"], data["mean"], data["std"]
     res = {
         "jax": jax.__version__,
         "device": "CPU (2 shared cores)",
         "dataset": {
             "n_points": int(len(x)),
-            "n_train": len(tr),
+            "n_train_main_sweep": len(tr),
+            "n_extra_training_points": fit.history["n_train"] - len(tr),
             "n_val": len(va),
             "n_test": len(te),
             "n_seeds": data["config"]["n_seeds"],
@@ -215,6 +216,11 @@ def cmd_analyse(args):
 
     manifest = read_json(SWEEP / "manifest.json", checksum="manifest_sha256")
     res["dataset"]["cpu_seconds"] = manifest["cpu_seconds"]
+    if (EXTRA / "manifest.json").exists():
+        extra = read_json(EXTRA / "manifest.json", checksum="manifest_sha256")
+        res["dataset"]["extra_cpu_seconds"] = extra["cpu_seconds"]
+        res["dataset"]["extra_sample_seed"] = extra["config"]["sample_seed"]
+        res["dataset"]["extra_noise_seed"] = extra["config"]["noise_seed"]
 
     # ---- held-out accuracy
     yp = predict(fit, x[te])
@@ -259,6 +265,13 @@ def cmd_analyse(args):
     held["regime_accuracy_near_boundaries"] = float((pred_lab[border] == lab[border]).mean())
     held["n_near_boundaries"] = int(border.sum())
     res["held_out"] = held
+    if not args.quick:  # the shipped cards carry their held-out numbers
+        split_note = "the main sweep's test split (scripts/circuit.py, split seed 0)"
+        _add_to_card(STATISTICS_FIT, held_out={"points": split_note, **held})
+        regime_keys = [k for k in held if k.startswith("regime") or k in ("confusion",)]
+        _add_to_card(
+            REGIMES_FIT, held_out={"points": split_note, **{k: held[k] for k in regime_keys}}
+        )
     print(json.dumps(held, indent=1))
 
     fig, ax = plt.subplots(1, 3, figsize=(11, 3.4))
@@ -506,6 +519,7 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("data")
     d.add_argument("--max-seconds", type=float, default=None)
+    d.add_argument("--extra", action="store_true", help="the second, training-only hypercube")
     f = sub.add_parser("fit")
     f.add_argument("--steps", type=int, default=3000)
     f.add_argument("--lr", type=float, default=3e-3)

@@ -248,3 +248,31 @@ def test_fits_save_and_load_with_checksums(tmp_path):
         load_fit(path)
     with pytest.raises(FileNotFoundError, match="nor a shipped name"):
         load_fit(tmp_path / "nowhere")
+
+
+def test_shipped_fits_reproduce_their_cards_on_the_held_out_points():
+    """The shipped MLPs, re-scored on the stored sweep's test split (points never trained or tuned
+    on): the errors their cards record, and the issue's targets (median relative error of E and
+    I rates ≤ 5 % where rates exceed 1 Hz; regimes ≥ 95 % correct)."""
+    from pathlib import Path
+
+    from jaxneuro.circuits import load_fit, predict, read_fit_card, shipped_fits, split
+
+    assert {"zhang-young-statistics", "zhang-young-regimes"} <= set(shipped_fits())
+    sweep = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "circuit_sweep"
+    data = load_sweep(sweep, complete=True)
+    test = split(len(data["params"]), 0)[2]
+    x, truth = data["params"][test], data["mean"][test]
+    card = read_fit_card("zhang-young-statistics")["held_out"]
+    pred = predict(load_fit("zhang-young-statistics"), x)
+    for q, name in ((0, "E"), (1, "I")):
+        sel = truth[:, q] > 1.0
+        err = np.median(np.abs(pred[sel, q] - truth[sel, q]) / truth[sel, q])
+        assert err == pytest.approx(card[f"median_rel_err_rate_{name}"], abs=1e-4)
+        assert err <= 0.05
+    labels = np.argmax(predict(load_fit("zhang-young-regimes"), x), 1)
+    accuracy = (labels == data["regime"][test]).mean()
+    assert accuracy == pytest.approx(
+        read_fit_card("zhang-young-regimes")["held_out"]["regime_accuracy"]
+    )
+    assert accuracy >= 0.95
