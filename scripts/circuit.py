@@ -3,7 +3,7 @@
     python scripts/circuit.py data          # resumable sweep (benchmarks/results/circuit_sweep/)
     python scripts/circuit.py data --extra  # a second, training-only hypercube (circuit_sweep_extra/)
     python scripts/circuit.py fit           # MLP + regime classifier → jaxneuro/circuits/pretrained/
-    python scripts/circuit.py analyse   # held-out errors, gains vs simulator FD, search, speed-up
+    python scripts/circuit.py analyse       # held-out errors, gains vs simulator FD, search, speed-up
 
 Every stage is seeded; ``data`` resumes where it stopped.
 """
