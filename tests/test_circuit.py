@@ -228,6 +228,7 @@ def test_surrogate_fits_a_smooth_map_and_differentiates():
 
 
 def test_fits_save_and_load_with_checksums(tmp_path):
+    from jaxneuro._io import write_json_atomic
     from jaxneuro.circuits import load_fit, predict, read_fit_card, save_fit
     from jaxneuro.training import CheckpointError
 
@@ -240,6 +241,12 @@ def test_fits_save_and_load_with_checksums(tmp_path):
     back = load_fit(path)
     assert back.mlp == fit.mlp and read_fit_card(path)["data"] == "synthetic"
     np.testing.assert_array_equal(predict(back, x[:5]), predict(fit, x[:5]))
+    bad = save_fit(tmp_path / "bad", fit)  # a re-sealed card whose MLP config lacks a field
+    card = json.loads((bad / "card.json").read_text())
+    del card["card_sha256"], card["mlp"]["hidden"]
+    write_json_atomic(bad / "card.json", card, checksum="card_sha256")
+    with pytest.raises(CheckpointError, match="MLP config is invalid"):
+        load_fit(bad)
     weights = path / "weights.safetensors"
     raw = bytearray(weights.read_bytes())
     raw[-5] ^= 0xFF

@@ -185,14 +185,14 @@ class MLP(eqx.Module):
 
     def config(self) -> dict[str, Any]:
         """JSON-friendly constructor arguments; :meth:`from_config` rebuilds an equal MLP."""
-        return {
+        out: dict[str, Any] = {
             "features": [c.to_json() for c in self.features],
             "statistics": [c.to_json() for c in self.statistics],
-            **{
-                name: list(v) if isinstance(v := getattr(self, name), tuple) else v
-                for name in _CONFIG
-            },
         }
+        for name in _CONFIG:
+            value = getattr(self, name)
+            out[name] = list(value) if isinstance(value, tuple) else value
+        return out
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MLP:
