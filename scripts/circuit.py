@@ -68,13 +68,10 @@ STATISTICS_FIT, REGIMES_FIT = "zhang-young-statistics", "zhang-young-regimes"
 
 
 def _add_to_card(name, **fields):
-    """Rewrite a shipped fit's card with ``fields`` added (the weights are rewritten unchanged)."""
-    from jaxneuro.circuits import load_fit, read_fit_card, save_fit
+    """Rewrite a shipped fit's card with ``fields`` added (its weights untouched)."""
+    from jaxneuro.circuits import read_fit_card, write_fit_card
 
-    own = {"format", "mlp", "members", "history", "n_params", "weights_sha256", "card_sha256"}
-    card = read_fit_card(SHIPPED / name)
-    extras = {k: v for k, v in card.items() if k not in own | {"path"}}
-    save_fit(SHIPPED / name, load_fit(SHIPPED / name), card={**extras, **fields})
+    write_fit_card(SHIPPED / name, {**read_fit_card(SHIPPED / name), **fields})
 
 
 def _training_split():
@@ -324,41 +321,51 @@ def cmd_analyse(args):
     allp = np.concatenate(variants)
     ids = np.tile(np.arange(len(base)), 5)  # same point id → same noise keys (CRN)
     t = time.time()
-    ysim, _ = _simulate(allp, FD_SEEDS, noise_seed=99, point_ids=ids)
+    ysim, per_seed = _simulate(allp, FD_SEEDS, noise_seed=99, point_ids=ids)
     t_fd = time.time() - t
     ysur = predict(fit, allp)
     nb = len(base)
-    parts = [ysim[i * nb : (i + 1) * nb, :2] for i in range(5)]
+    parts = [per_seed[i * nb : (i + 1) * nb, :, :2] for i in range(5)]  # [point, seed, rate]
     sparts = [ysur[i * nb : (i + 1) * nb, :2] for i in range(5)]
-    fd, fd2, sfd, sfd2 = {}, {}, {}, {}
+    fd, fd2, sfd2 = {}, {}, {}
     for j, (ip, im) in ((4, (1, 2)), (5, (3, 4))):
         h = base[:, j] * FD_DELTA
-        fd[j] = (parts[ip] - parts[im]) / (2 * h[:, None])
-        fd2[j] = (parts[ip] - 2 * parts[0] + parts[im]) / (h[:, None] ** 2)
-        sfd[j] = (sparts[ip] - sparts[im]) / (2 * h[:, None])
+        fd[j] = (parts[ip] - parts[im]) / (2 * h[:, None, None])  # per seed (CRN)
+        fd2[j] = (parts[ip] - 2 * parts[0] + parts[im]) / (h[:, None, None] ** 2)
         sfd2[j] = (sparts[ip] - 2 * sparts[0] + sparts[im]) / (h[:, None] ** 2)
     Jb, Hb = gains(fit, base)
+
+    def compare(a, per_seed_fd, digits):
+        """The MLP's values ``a`` against the simulator's seed-mean FD and its standard error."""
+        b = per_seed_fd.mean(1)
+        se = per_seed_fd.std(1, ddof=1) / np.sqrt(per_seed_fd.shape[1])
+        resolved = np.abs(b) > 2 * se  # the simulator's sign is resolved at 2 SE
+        agree = np.sign(a) == np.sign(b)
+        return {
+            "autodiff": a.round(digits).tolist(),
+            "simulator_fd": b.round(digits).tolist(),
+            "simulator_fd_se": se.round(digits).tolist(),
+            "sign_agreement": float(agree.mean()),
+            "within_2se": float((np.abs(a - b) <= 2 * se).mean()),
+            "n_sign_resolved": int(resolved.sum()),
+            "sign_agreement_where_resolved": float(agree[resolved].mean())
+            if resolved.any()
+            else None,
+            "pearson_r": float(np.corrcoef(a, b)[0, 1]),
+        }
+
     comp = {}
     for j, col in ((4, 0), (5, 1)):
         for q, qn in ((0, "E"), (1, "I")):
-            a, b = Jb[:, q, col], fd[j][:, q]
-            comp[f"dr{qn}/deta{'EI'[col]}"] = {
-                "autodiff": a.round(3).tolist(),
-                "simulator_fd": b.round(3).tolist(),
-                "sign_agreement": float((np.sign(a) == np.sign(b)).mean()),
-                "pearson_r": float(np.corrcoef(a, b)[0, 1]),
-                "median_abs_diff_over_median_abs_fd": float(
-                    np.median(np.abs(a - b)) / np.median(np.abs(b))
-                ),
-            }
-            a2, b2 = Hb[:, q, col], fd2[j][:, q]
-            comp[f"d2r{qn}/deta{'EI'[col]}2"] = {
-                "autodiff": a2.round(2).tolist(),
-                "simulator_fd": b2.round(2).tolist(),
-                "surrogate_fd_same_step": sfd2[j][:, q].round(2).tolist(),
-                "sign_agreement": float((np.sign(a2) == np.sign(b2)).mean()),
-                "pearson_r": float(np.corrcoef(a2, b2)[0, 1]),
-            }
+            c1 = compare(Jb[:, q, col], fd[j][:, :, q], 3)
+            b = fd[j][:, :, q].mean(1)
+            c1["median_abs_diff_over_median_abs_fd"] = float(
+                np.median(np.abs(Jb[:, q, col] - b)) / np.median(np.abs(b))
+            )
+            comp[f"dr{qn}/deta{'EI'[col]}"] = c1
+            c2 = compare(Hb[:, q, col], fd2[j][:, :, q], 2)
+            c2["surrogate_fd_same_step"] = sfd2[j][:, q].round(2).tolist()
+            comp[f"d2r{qn}/deta{'EI'[col]}2"] = c2
     res["gain_check"] = {
         "points": pts.tolist(),
         "relative_step": FD_DELTA,
@@ -372,7 +379,7 @@ def cmd_analyse(args):
                 k: {
                     kk: vv
                     for kk, vv in v.items()
-                    if "sign" in kk or "pearson" in kk or "median" in kk
+                    if "sign" in kk or "pearson" in kk or "median" in kk or "2se" in kk
                 }
                 for k, v in comp.items()
             },
@@ -405,13 +412,17 @@ def cmd_analyse(args):
         ("drE/detaI", "^"),
         ("drI/detaI", "v"),
     ):
-        ax[2].plot(comp[key_]["simulator_fd"], comp[key_]["autodiff"], mk, ms=4, label=key_)
+        c = comp[key_]
+        ax[2].errorbar(
+            c["simulator_fd"], c["autodiff"], xerr=2 * np.asarray(c["simulator_fd_se"]),
+            fmt=mk, ms=4, elinewidth=0.6, label=key_,
+        )  # fmt: skip
     lim = np.abs(
         np.concatenate([comp[k]["simulator_fd"] for k in comp if k.startswith("dr")])
     ).max()
     ax[2].plot([-lim, lim], [-lim, lim], "k-", lw=0.5)
     ax[2].set(
-        xlabel="simulator central FD, CRN (Hz/kHz)",
+        xlabel="simulator central FD, CRN, ± 2 SE (Hz/kHz)",
         ylabel="MLP autodiff (Hz/kHz)",
         title="gain check at held-out points",
     )

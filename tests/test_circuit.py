@@ -229,7 +229,7 @@ def test_surrogate_fits_a_smooth_map_and_differentiates():
 
 def test_fits_save_and_load_with_checksums(tmp_path):
     from jaxneuro._io import write_json_atomic
-    from jaxneuro.circuits import load_fit, predict, read_fit_card, save_fit
+    from jaxneuro.circuits import load_fit, predict, read_fit_card, save_fit, write_fit_card
     from jaxneuro.training import CheckpointError
 
     x = latin_hypercube(64, 4)
@@ -241,6 +241,8 @@ def test_fits_save_and_load_with_checksums(tmp_path):
     back = load_fit(path)
     assert back.mlp == fit.mlp and read_fit_card(path)["data"] == "synthetic"
     np.testing.assert_array_equal(predict(back, x[:5]), predict(fit, x[:5]))
+    write_fit_card(path, {**read_fit_card(path), "held_out": {"rmse": 1.0}})  # weights untouched
+    assert read_fit_card(path)["held_out"] == {"rmse": 1.0} and load_fit(path).mlp == fit.mlp
     bad = save_fit(tmp_path / "bad", fit)  # a re-sealed card whose MLP config lacks a field
     card = json.loads((bad / "card.json").read_text())
     del card["card_sha256"], card["mlp"]["hidden"]

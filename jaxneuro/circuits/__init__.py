@@ -25,6 +25,7 @@ from ._saving import load_fit as load_fit
 from ._saving import read_fit_card as read_fit_card
 from ._saving import save_fit as save_fit
 from ._saving import shipped_fits as shipped_fits
+from ._saving import write_fit_card as write_fit_card
 from ._surrogate import Fitted as Fitted
 from ._surrogate import fit_regimes as fit_regimes
 from ._surrogate import fit_statistics as fit_statistics

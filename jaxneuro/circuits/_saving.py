@@ -39,10 +39,18 @@ def save_fit(path: str | os.PathLike, fit: Fitted, *, card: dict | None = None) 
         "history": fit.history,
         "n_params": int(sum(a.size for a in jax.tree.leaves(fit.params))),
         **(card or {}),
-        WEIGHTS_SUM: file_sha256(path / WEIGHTS),
     }
-    write_json_atomic(path / CARD, body, checksum=CARD_SUM, default=float)
-    return path
+    return write_fit_card(path, body).parent
+
+
+def write_fit_card(path: str | os.PathLike, card: dict[str, Any]) -> Path:
+    """Write ``card`` as ``path/card.json`` atomically, sealed with the checksum of the weights
+    beside it and its own: the way to add fields to a saved fit's card (the weights are left
+    untouched)."""
+    path = Path(path)
+    body = {k: v for k, v in card.items() if k not in ("path", WEIGHTS_SUM, CARD_SUM)}
+    body[WEIGHTS_SUM] = file_sha256(path / WEIGHTS)
+    return write_json_atomic(path / CARD, body, checksum=CARD_SUM, default=float)
 
 
 def shipped_fits() -> list[str]:
