@@ -96,10 +96,10 @@ def load_fit(name_or_path: str | os.PathLike) -> Fitted:
         raise CheckpointError(f"{path / WEIGHTS} does not match {WEIGHTS_SUM} in {path / CARD}")
     try:
         mlp = MLP.from_config(card["mlp"])
+        k, history = int(card["members"]), dict(card["history"])
     except (TypeError, ValueError, KeyError) as e:
-        raise CheckpointError(f"{path / CARD}: the MLP config is invalid ({e})") from e
-    k = card["members"]
-    keys = jax.random.split(jax.random.key(0), k)
+        raise CheckpointError(f"{path / CARD}: the MLP config is invalid ({e!r})") from e
+    keys = jax.random.split(jax.random.key(0), max(k, 1))
     template = jax.vmap(mlp.init)(keys) if k > 1 else mlp.init()
     params, _ = load_tree(path / WEIGHTS, template)
-    return Fitted(mlp, params, card["history"])
+    return Fitted(mlp, params, history)
