@@ -142,6 +142,62 @@ def test_ihc_exponential_scheme_is_close_to_the_reference_map(ihc_4k):
     np.testing.assert_allclose(mean, window.mean(axis=0), atol=0.015)
 
 
+def test_ihc_map_equals_a_converged_ode_solve_at_large_low_frequency_input():
+    """The reference map against scipy's LSODA (rtol 1e-9) on the spec's equations, driven by
+    sinusoidal v_BM at 150 Hz and 985 Hz with the peaks our cochlea gives at those CFs for 80 dB
+    SPL tones (1.0e-6 and 1.45e-6 m/s), 70 ms, over 50–70 ms: means −60.05 / −55.06 mV (map) vs
+    −60.03 / −54.92 (ODE), extremes within 0.3 mV. So our IHC follows the equations where its AC
+    is large; yet the spec's AC/DC ratios at 80 dB (19.98 at 150 Hz, 2.94 at 985 Hz) are not
+    reproduced through our chain (the mean sits 1.7 mV below rest at 150 Hz; 985 Hz gives 5.8),
+    while 7.95 kHz is (0.131 vs 0.133, AC as the fundamental's RMS)."""
+    from scipy.integrate import solve_ivp
+
+    ihc = InnerHairCell(n_channels=2)
+    params = ihc.init()
+    p = {k: float(v) for k, v in params.items()}
+    x = np.stack(
+        [tone(0.15, 1.0e-6 / np.sqrt(2), 70.0, 2.5), tone(0.985, 1.45e-6 / np.sqrt(2), 70.0, 2.5)],
+        1,
+    )
+    ours = np.asarray(ihc.apply(params, jnp.asarray(x, jnp.float32))[0]["v_ihc"], np.float64)
+    rest = ihc.init_state(params)
+    t = np.arange(x.shape[0]) * 0.01
+
+    def rhs(tt, y, col):
+        v, m, nf, ns = y
+        u = np.interp(tt, t, x[:, col]) * p["gain"] * 1e9  # nm
+        e = np.exp((p["x0"] - u) / p["s0"]) * (1 + np.exp((p["x0"] - u) / p["s1"]))
+        n_inf = 1 / (1 + np.exp(-(v - p["v_h"]) / p["s_k"]))
+        i = p["g_met"] * m * (v - p["ep"]) + p["g_k"] * (
+            nf * (v - p["e_kf"]) + ns * (v - p["e_ks"])
+        )
+        return [
+            -i / p["c_m"],
+            (1 / (1 + e) - m) / p["tau_met"],
+            (n_inf - nf) / p["tau_f"],
+            (n_inf - ns) / p["tau_s"],
+        ]
+
+    window = slice(5000, 7000)
+    for col in range(2):
+        y0 = [float(rest[k][col]) for k in ("v", "m", "n_f", "n_s")]
+        sol = solve_ivp(
+            rhs,
+            (0, t[-1]),
+            y0,
+            args=(col,),
+            method="LSODA",
+            rtol=1e-9,
+            atol=1e-11,
+            t_eval=t,
+            max_step=0.005,
+        )
+        ode, mine = sol.y[0][window], ours[window, col]
+        print(f"column {col}: map mean {mine.mean():.3f}, ODE mean {ode.mean():.3f} mV")
+        assert abs(mine.mean() - ode.mean()) < 0.25
+        assert abs(mine.min() - ode.min()) < 0.3 and abs(mine.max() - ode.max()) < 0.3
+
+
 # --- decimation ------------------------------------------------------------------------------
 @pytest.mark.parametrize("n", [5, 20, 35, 1000])
 def test_zero_phase_decimation_equals_scipy(n):
