@@ -115,17 +115,79 @@ def run_batch(duration_ms: float, batch: int, repeats: int) -> list[dict]:
     return rows
 
 
+CONNEAR_SIZES = {  # spec §6's published layer sizes, run at 20 kHz as CoNNear does
+    "cochlea": dict(levels=4, channels=128, kernel_size=64, output_kernel=64, width=201),
+    "ihc": dict(levels=3, channels=128, kernel_size=16, output_kernel=16, width=1),
+    "anf": dict(levels=14, channels=64, kernel_size=8, output_kernel=8, width=1),
+}
+
+
+def connear_rows(x: dict, repeats: int, n_cf: int = 4) -> list[dict]:
+    """Untrained networks of the published CoNNear sizes (weights do not change the cost), at
+    20 kHz: the cochlea on the sound (every 5th sample) → 201 CFs, timed whole; the IHC on
+    ``v_bm`` (every 5th sample) and one ANF fibre type on the 20 kHz potential, width-1 networks
+    timed on ``n_cf`` CF columns one after another (``lax.map``: their activations do not fit
+    in memory across 201 CFs at once) and scaled to 201 CFs (the cost is per column). The cost an
+    ideal surrogate of that size would have here, whatever its fidelity."""
+    from jaxneuro.surrogates import ConvEncoderDecoder
+
+    inputs = {
+        "cochlea": x["sound"][:, ::5],
+        "ihc": x["v_bm"][0, ::5, :n_cf],
+        "anf": x["v_20k"][0, :, :n_cf],
+    }
+    total = x["v_bm"].shape[-1]
+    rows = []
+    for name, size in CONNEAR_SIZES.items():
+        size = dict(size)
+        width = size.pop("width")
+        spec = jn.IOSpec(
+            dt=0.05, inputs=(jn.Channel("x", "1"),), outputs=(jn.Channel("y", "1", width=width),)
+        )
+        net = ConvEncoderDecoder(spec, **size)
+        params = net.init(jax.random.key(0))
+        n = sum(a.size for a in jax.tree.leaves(params))
+        label = f"CoNNear-size {name} network, untrained ({n / 1e6:.2f} M weights, 20 kHz)"
+        if width > 1:
+            rows.append(measure(label, batched(net), params, inputs[name], repeats))
+            continue
+
+        def columns(p, cols, net=net):
+            return jax.lax.map(lambda c: net.apply(p, c[:, None])[0]["y"], cols.T)
+
+        r = measure(label, columns, params, inputs[name], repeats)
+        scale = total / n_cf
+        rows.append(
+            r
+            | {
+                "model": f"{label}, {n_cf} CFs measured, × {scale:g} for {total}",
+                "measured_cfs": n_cf,
+                "measured_wall_s": r["wall_s"],
+                "wall_s": r["wall_s"] * scale,
+                "cpu_s": r["cpu_s"] * scale,
+            }
+        )
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration-ms", type=float, default=1000.0)
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 16])
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument(
+        "--connear", action="store_true", help="also time untrained CoNNear-size networks"
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "auditory.json")
     args = ap.parse_args()
     rows = []
     for b in args.batches:
         rows += run_batch(args.duration_ms, b, args.repeats)
         print(f"batch {b} done", file=sys.stderr)
+    if args.connear:
+        x = stage_inputs(args.duration_ms, 1)
+        for r in connear_rows(x, 1):
+            rows.append(r | {"batch": 1, "duration_ms": args.duration_ms})
     headers = ["batch", "model", "compile s", "wall s", "CPU s", "× real time (wall)"]
     table = [
         [
