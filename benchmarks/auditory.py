@@ -10,6 +10,7 @@ are width-1 models applied across the CFs with ``jax.vmap``, as CoNNear folds CF
 batch. Ratios are measured in one run on one device; on a shared CPU quote the ratios.
 
     python benchmarks/auditory.py [--duration-ms 1000] [--batches 1 16] [--repeats 2]
+    python benchmarks/auditory.py --batches 1 --repeats 1 --connear --out FILE  # + published sizes
 """
 
 from __future__ import annotations
