@@ -52,10 +52,10 @@ def test_rate_level_at_4khz_through_the_whole_chain(chain):
     4 kHz section, sound in Pa through every stage. At 100 dB the fibres saturate at the spec's
     plateaus (measured 286.4 / 263.4 / 163.2 spikes/s; ~300 / 205–266 / ~165). At 40 dB HSR
     gives 156.7, not the spec's "HSR 4 kHz 40 dB: 286.4 (ref) vs 285.5 (CoNNear)": the IHC's mean
-    potential there matches the spec's own table (−55.23 mV, tests/test_auditory_hair_cell_nerve
-    .py), which this synapse cannot turn into a saturated rate, while our 100 dB rate equals the
-    quoted 286.4 to 0.1 spikes/s, so that row's level is probably mislabelled. Recorded, held to
-    a band around our measurement."""
+    potential there matches the spec's own table (−55.23 mV, see the IHC tests), which this
+    synapse cannot turn into a saturated rate, while our 100 dB rate equals the quoted 286.4 to
+    0.1 spikes/s, so that row's level is probably mislabelled. Recorded, held to a band around
+    our measurement."""
     params = chain.init()
     tones = jnp.stack([jn.stimuli.pure_tone(50.0, 0.01, 4000.0, lv, ramp=0.5) for lv in (40, 100)])
     out = jax.jit(jax.vmap(lambda x: chain.apply(params, x)[0]))(tones)
