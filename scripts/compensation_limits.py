@@ -87,6 +87,7 @@ def main() -> None:
         speech_like(jax.random.PRNGKey(1000 + i), 100.0, DT, lv) for i, lv in enumerate(levels)
     ]
     normals = [target(problem, s) for s in sounds]
+    impaired_rates = [unaided(problem, s) for s in sounds]  # no front end
 
     def errors(transform):
         return [
@@ -94,7 +95,7 @@ def main() -> None:
             for n, s in zip(normals, sounds, strict=True)
         ]
 
-    none = errors(lambda s: s)
+    none = [float(response_error(n, h)) for n, h in zip(normals, impaired_rates, strict=True)]
     louder = [
         float(response_error(n, target(problem, s * 10 ** (3 / 20))))
         for n, s in zip(normals, sounds, strict=True)
@@ -126,11 +127,11 @@ def main() -> None:
             )
         return float(np.mean(per_cf)), float(np.abs(n[inner] - h[inner]).mean())
 
-    oracle_out = [aligned(n, unaided(problem, s)) for n, s in zip(normals, sounds, strict=True)]
+    oracle_out = [aligned(n, h) for n, h in zip(normals, impaired_rates, strict=True)]
     best_gain = min(gains, key=lambda g: np.mean(gains[g]))
     oracle = [min(gains[g][i] for g in gains) for i in range(len(sounds))]
     best_wdrc = min(grid, key=lambda r: np.mean(r["mae"]))
-    nh, hi = np.asarray(normals[1]), np.asarray(unaided(problem, sounds[1]))
+    nh, hi = np.asarray(normals[1]), np.asarray(impaired_rates[1])
     out = {
         "description": __doc__.split("\n\n")[1].replace("\n", " "),
         "levels_db_spl": list(levels),
