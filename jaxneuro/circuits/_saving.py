@@ -1,6 +1,6 @@
 """Fitted circuit MLPs on disk: safetensors weights plus a JSON card, loadable by name.
 
-The same layout and checks as the temporal surrogates' model cards (:mod:`jaxneuro._saving`):
+The same layout and sealing as the temporal surrogates' model cards (:mod:`jaxneuro._saving`):
 ``weights.safetensors`` and ``card.json``, the card holding ``weights_sha256`` and its own
 ``card_sha256``, so a flipped byte, a truncated file or another card's weights raise
 :class:`~jaxneuro.training.CheckpointError` naming the file. Shipped fits live in
@@ -16,14 +16,13 @@ from typing import Any
 
 import jax
 
-from .._io import file_sha256, read_json, write_json_atomic
+from .._io import file_sha256, read_json
+from .._saving import CARD, CARD_SUM, WEIGHTS, WEIGHTS_SUM, write_card
 from ..surrogates import MLP
 from ..training import CheckpointError, load_tree, save_tree
 from ._surrogate import Fitted
 
 FORMAT = "jaxneuro-circuit-mlp/1"
-WEIGHTS, CARD = "weights.safetensors", "card.json"
-WEIGHTS_SUM, CARD_SUM = "weights_sha256", "card_sha256"
 
 
 def save_fit(path: str | os.PathLike, fit: Fitted, *, card: dict | None = None) -> Path:
@@ -45,12 +44,9 @@ def save_fit(path: str | os.PathLike, fit: Fitted, *, card: dict | None = None) 
 
 def write_fit_card(path: str | os.PathLike, card: dict[str, Any]) -> Path:
     """Write ``card`` as ``path/card.json`` atomically, sealed with the checksum of the weights
-    beside it and its own: the way to add fields to a saved fit's card (the weights are left
-    untouched)."""
-    path = Path(path)
-    body = {k: v for k, v in card.items() if k not in ("path", WEIGHTS_SUM, CARD_SUM)}
-    body[WEIGHTS_SUM] = file_sha256(path / WEIGHTS)
-    return write_json_atomic(path / CARD, body, checksum=CARD_SUM, default=float)
+    beside it and its own (:func:`jaxneuro._saving.write_card`): the way to add fields to a saved
+    fit's card (the weights are left untouched)."""
+    return write_card(path, card)
 
 
 def shipped_fits() -> list[str]:
