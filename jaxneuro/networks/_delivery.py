@@ -75,7 +75,11 @@ def gather(
 TIER_MIN, TIER_GROWTH = 8, 4
 """Event lists come in tiers of 8, 32, 128 … events up to the capacity; each interval uses the
 smallest tier that holds its spikes (``lax.switch``), so quiet intervals cost little. Under
-``vmap`` over parameter sets the switch runs every tier: use dense delivery there."""
+``vmap`` over parameter sets the switch runs every tier: use dense delivery there. (Tiers
+growing by 2 measured no faster in COBA 4,000 and compile a third slower.)"""
+
+BLOCK = 32
+"""Cells per block of the two-level search for the spikes (:func:`_find`)."""
 
 
 def _tiers(capacity: int) -> tuple[int, ...]:
@@ -84,6 +88,26 @@ def _tiers(capacity: int) -> tuple[int, ...]:
         sizes.append(size)
         size *= TIER_GROWTH
     return (*sizes, capacity)
+
+
+def _find(flat: Float[Array, " N"], size: int) -> Int[Array, " size"]:
+    """Positions of the non-zero entries of ``flat`` (at most ``size`` of them), padded with
+    positions of zeros (or past the end: ``N … ``), in no particular order.
+
+    Two-level: ``top_k`` of the spike counts of blocks of :data:`BLOCK` entries finds the
+    (at most ``size``) blocks that hold spikes, a second ``top_k`` finds the spikes among their
+    entries. ``top_k`` over all ``N`` entries costs O(N log size) comparisons in one serial
+    custom call (≈ 6 µs for 3,200 cells on a 2-core CPU); the blocks cut that to
+    O((N / 32 + 32 · size) log size)."""
+    n = flat.size
+    hit = (flat != 0).astype(jnp.float32)
+    n_blocks = -(-n // BLOCK)
+    if n_blocks <= size:  # as many blocks as events: one search over every entry
+        return jax.lax.top_k(hit, size)[1]
+    blocks = jnp.pad(hit, (0, n_blocks * BLOCK - n)).reshape(n_blocks, BLOCK)
+    _, which = jax.lax.top_k(blocks.sum(axis=1), size)  # every block that holds a spike
+    _, j = jax.lax.top_k(blocks[which].reshape(-1), size)
+    return which[j // BLOCK] * BLOCK + j % BLOCK
 
 
 def _scatter(row, cell, value, weight, indices, lag, n_rows, n_post):
@@ -126,10 +150,10 @@ def _deliver(spikes, weights, indices, lags, targets):
 
     def tier(size):
         def deliver(flat, weights):
-            # top_k of the indicator: the spikes first (a zero value pads), faster on CPU than
-            # nonzero's cumulative-sum scatter
-            _, where = jax.lax.top_k((flat != 0).astype(jnp.float32), size)
-            row, cell, value = where // n_pre, where % n_pre, flat[where]
+            # a top_k search (a zero value pads): faster on CPU than nonzero's cumulative sum
+            where = _find(flat, size)
+            value = jnp.pad(flat, (0, BLOCK))[where]  # padding positions carry 0
+            row, cell = where // n_pre, where % n_pre
             return tuple(
                 _scatter(row, cell, value, w, i, lag, t.n_rows, t.n_post)
                 for w, i, lag, t in zip(weights, indices, lags, targets, strict=True)

@@ -389,19 +389,21 @@ class Network(Simulator):
         pop_states, spikes, ys = {}, {}, {}
         for (name, pop), r in zip(self.populations.items(), self.ratios, strict=True):
             chunk, n, spec = self.chunk, pop.size, pop.simulator.spec
-            cols = []
+            cols = []  # channel-major: each channel's cells contiguous, as its consumers read
             for ch in spec.inputs:
                 key = f"{name}.{ch.name}"
-                col = jnp.zeros((chunk, n, ch.width), xc.dtype)
+                col = jnp.zeros((chunk, ch.width, n), xc.dtype)
                 if key in columns:
                     start, width, shared = columns[key]
                     ext = xc[:, start : start + width]
-                    col = col + (ext[:, None, :] if shared else ext.reshape(chunk, n, ch.width))
+                    col = col + (
+                        ext[:, :, None] if shared else ext.reshape(chunk, n, ch.width).swapaxes(1, 2)
+                    )
                 if key in due:
-                    col = col + due[key][:, :, None]
-                cols.append(_resample.gather(col, r, ch.kind))  # [chunk / r, n, width]
-            xin = jnp.concatenate(cols, axis=2).transpose(1, 0, 2)  # [n, m, n_inputs]
-            run = jax.vmap(pop.simulator.apply, in_axes=(0 if pop.heterogeneous else None, 0, 0))
+                    col = col + due[key][:, None, :]
+                cols.append(_resample.gather(col, r, ch.kind))  # [chunk / r, width, n]
+            xin = jnp.concatenate(cols, axis=1)  # [m, n_inputs, n]: cell axis last
+            run = jax.vmap(pop.simulator.apply, in_axes=(0 if pop.heterogeneous else None, 2, 0))
             out, pop_states[name] = run(
                 params["populations"][name], xin, state["populations"][name]
             )
