@@ -397,7 +397,9 @@ class Network(Simulator):
                     start, width, shared = columns[key]
                     ext = xc[:, start : start + width]
                     col = col + (
-                        ext[:, :, None] if shared else ext.reshape(chunk, n, ch.width).swapaxes(1, 2)
+                        ext[:, :, None]
+                        if shared
+                        else ext.reshape(chunk, n, ch.width).swapaxes(1, 2)
                     )
                 if key in due:
                     col = col + due[key][:, None, :]
