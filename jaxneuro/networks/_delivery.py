@@ -21,6 +21,7 @@ from typing import NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, Int
 
 
@@ -110,64 +111,112 @@ def _find(flat: Float[Array, " N"], size: int) -> Int[Array, " size"]:
     return which[j // BLOCK] * BLOCK + j % BLOCK
 
 
-def _scatter(row, cell, value, weight, indices, lag, n_rows, n_post):
-    """Add ``value · weight[cell]`` into window rows ``row + lag[cell]`` (``lag`` ``None``: every
-    synapse's lag is 0), columns ``indices[cell]``; padding (column ``n_post``) and rows past the
-    window are dropped. One flat scatter (XLA:CPU scatters serially, at roughly 10 ns per
-    update)."""
-    cell = jnp.minimum(cell, indices.shape[0] - 1)  # the fill entries carry value 0
-    cols = indices[cell]
-    size = n_rows * n_post
-    if n_rows == 1:  # one row, due from the next sample (a zero-lag, one-sample interval)
-        at = jnp.where(cols < n_post, cols, size)
-    else:
-        rows = row[:, None] + (0 if lag is None else lag[cell])
-        at = jnp.where((cols < n_post) & (rows < n_rows), rows * n_post + cols, size)
-    vals = value[:, None] * weight[cell]
-    window = jnp.zeros((size,), vals.dtype).at[at.ravel()].add(vals.ravel(), mode="drop")
-    return window.reshape(n_rows, n_post)
-
-
 class Target(NamedTuple):
     """The static part of one projection's event delivery: its window's rows and columns, its
-    capacity (most presynaptic spikes per interval) and its name for errors."""
+    capacity (most presynaptic spikes per interval), its name for errors and its synapse slots
+    per presynaptic cell (``K``, set by :func:`pack`)."""
 
     n_rows: int
     n_post: int
     capacity: int
     label: str = ""
+    synapses: int = 0
 
 
-def _deliver(spikes, weights, indices, lags, targets):
+def _offsets(targets) -> np.ndarray:
+    """Where each target's window starts in the packed flat window, and (last) its size."""
+    return np.cumsum([0] + [t.n_rows * t.n_post for t in targets])
+
+
+def pack(
+    indices: tuple[Int[Array, "n_pre K"], ...],
+    lags: tuple[Int[Array, "n_pre K"] | None, ...],
+    targets: tuple[Target, ...],
+) -> tuple[Int[Array, "n_pre K_all"], Int[Array, "n_pre K_all"] | None, tuple[Target, ...]]:
+    """The synapses of every projection of one presynaptic population side by side: each
+    synapse's column in the packed flat window (its projection's window starts at
+    :func:`_offsets`; padding → the size of the whole, dropped), its lag (``None`` when no
+    projection has per-synapse lags), and the targets with their synapse slots filled in.
+    Once per run, outside the loop over intervals."""
+    offsets = _offsets(targets)
+    columns = jnp.concatenate(
+        [
+            jnp.where(i < t.n_post, i + int(o), int(offsets[-1])).astype(jnp.int32)
+            for i, t, o in zip(indices, targets, offsets[:-1], strict=True)
+        ],
+        axis=1,
+    )
+    targets = tuple(t._replace(synapses=i.shape[1]) for i, t in zip(indices, targets, strict=True))
+    if all(lag is None for lag in lags):
+        return columns, None, targets
+    lag = jnp.concatenate(
+        [
+            jnp.zeros(i.shape, jnp.int32) if lag is None else jnp.asarray(lag, jnp.int32)
+            for i, lag in zip(indices, lags, strict=True)
+        ],
+        axis=1,
+    )
+    return columns, lag, targets
+
+
+def _scatter(row, cell, value, weight, columns, lag, targets):
+    """Add ``value · weight[cell]`` into the packed flat window of ``targets`` at rows
+    ``row + lag[cell]`` (``lag`` ``None``: 0) of each synapse's projection, columns
+    ``columns[cell]``; padding and rows past a window are dropped. One gather of the event
+    cells' synapses and one flat scatter for every projection (XLA:CPU scatters serially, at
+    roughly 10 ns per update, and each gather or scatter is a kernel launch)."""
+    cell = jnp.minimum(cell, columns.shape[0] - 1)  # the fill entries carry value 0
+    offsets = _offsets(targets)
+    size = int(offsets[-1])
+    cols = columns[cell]
+    if all(t.n_rows == 1 for t in targets):  # one row each: a zero-lag, one-sample interval
+        at = cols
+    else:  # each synapse's window rows and width, by its projection
+        slots = [t.synapses for t in targets]
+        width = np.repeat([t.n_post for t in targets], slots)
+        rows_of = np.repeat([t.n_rows for t in targets], slots)
+        rows = row[:, None] + (0 if lag is None else lag[cell])
+        at = jnp.where((cols < size) & (rows < rows_of), cols + rows * width, size)
+    vals = value[:, None] * weight[cell]
+    return jnp.zeros((size,), vals.dtype).at[at.ravel()].add(vals.ravel(), mode="drop")
+
+
+def _split(flat, targets):
+    """The packed flat window as each target's ``[n_rows, n_post]`` window."""
+    offsets = _offsets(targets)
+    return tuple(
+        flat[int(a) : int(b)].reshape(t.n_rows, t.n_post)
+        for a, b, t in zip(offsets[:-1], offsets[1:], targets, strict=True)
+    )
+
+
+def _deliver(spikes, weight, columns, lag, targets):
     """Scatter the synapses of the non-zero entries of ``spikes [m, n_pre]`` through every
-    projection of one presynaptic population: the spikes are found once (``top_k`` of the
-    indicator, through the smallest tier of event list that holds them) and scattered by each
-    projection. More spikes than a projection's capacity is an ``eqx.error_if`` naming it,
-    never a silent drop. Linear in each weight."""
+    projection of one presynaptic population, packed (:func:`pack`): the spikes are found once
+    (:func:`_find`, through the smallest tier of event list that holds them), their synapses
+    gathered and scattered once for all projections. More spikes than a projection's capacity
+    is an ``eqx.error_if`` naming it, never a silent drop. Linear in ``weight``."""
     m, n_pre = spikes.shape
     flat = spikes.reshape(-1)
     n_events = jnp.sum(flat != 0)
 
     def tier(size):
-        def deliver(flat, weights):
+        def deliver(flat, weight):
             # a top_k search (a zero value pads): faster on CPU than nonzero's cumulative sum
             where = _find(flat, size)
             value = jnp.pad(flat, (0, BLOCK))[where]  # padding positions carry 0
             row, cell = where // n_pre, where % n_pre
-            return tuple(
-                _scatter(row, cell, value, w, i, lag, t.n_rows, t.n_post)
-                for w, i, lag, t in zip(weights, indices, lags, targets, strict=True)
-            )
+            return _scatter(row, cell, value, weight, columns, lag, targets)
 
         return deliver
 
     sizes = _tiers(min(max(t.capacity for t in targets), flat.size))
     if len(sizes) == 1:
-        windows = tier(sizes[0])(flat, weights)
+        window = tier(sizes[0])(flat, weight)
     else:
         # the first tier that holds them (a compare-and-sum: searchsorted is a loop on CPU)
         k = jnp.sum(n_events > jnp.asarray(sizes[:-1]))  # at most len(sizes) - 1
-        windows = jax.lax.switch(k, [tier(size) for size in sizes], flat, weights)
+        window = jax.lax.switch(k, [tier(size) for size in sizes], flat, weight)
     return tuple(
         window
         if t.capacity >= flat.size  # every cell-sample fits: no overflow to check
@@ -178,11 +227,37 @@ def _deliver(spikes, weights, indices, lags, targets):
             "presynaptic spikes in one exchange interval; raise its capacity "
             "(Projection(..., capacity=...))",
         )
-        for window, t in zip(windows, targets, strict=True)
+        for window, t in zip(_split(window, targets), targets, strict=True)
     )
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(4,))
+def packed_events(
+    spikes: Float[Array, "m n_pre"],
+    weight: Float[Array, "n_pre K_all"],
+    columns: Int[Array, "n_pre K_all"],
+    lag: Int[Array, "n_pre K_all"] | None,
+    targets: tuple[Target, ...],
+) -> tuple[Float[Array, "R n_post"], ...]:
+    """:func:`events` on projections packed side by side (:func:`pack`; ``weight`` their
+    weights concatenated along the synapse axis): what a network runs in each interval."""
+    return _deliver(spikes, weight, columns, lag, targets)
+
+
+@packed_events.defjvp
+def _packed_events_jvp(targets, primals, tangents):
+    spikes, weight, columns, lag = primals
+    d_spikes, d_weight, _, _ = tangents
+    out = _deliver(spikes, weight, columns, lag, targets)
+    by_weight = _deliver(spikes, d_weight, columns, lag, targets)
+    m, n_pre = spikes.shape
+    every_row = jnp.repeat(jnp.arange(m), n_pre)
+    every_cell = jnp.tile(jnp.arange(n_pre), m)
+    by_spike = _scatter(every_row, every_cell, d_spikes.reshape(-1), weight, columns, lag, targets)
+    tangent = tuple(a + b for a, b in zip(_split(by_spike, targets), by_weight, strict=True))
+    return out, tangent
+
+
 def events(
     spikes: Float[Array, "m n_pre"],
     weights: tuple[Float[Array, "n_pre K"], ...],
@@ -197,21 +272,5 @@ def events(
     JVP: the full scatter of the spike tangent over every presynaptic cell (so cells that did
     not spike pass their surrogate tangents on), plus the event scatter of the weight
     tangent."""
-    return _deliver(spikes, weights, indices, lags, targets)
-
-
-@events.defjvp
-def _events_jvp(targets, primals, tangents):
-    spikes, weights, indices, lags = primals
-    d_spikes, d_weights, _, _ = tangents
-    out = _deliver(spikes, weights, indices, lags, targets)
-    by_weight = _deliver(spikes, d_weights, indices, lags, targets)
-    m, n_pre = spikes.shape
-    every_row = jnp.repeat(jnp.arange(m), n_pre)
-    every_cell = jnp.tile(jnp.arange(n_pre), m)
-    d_flat = d_spikes.reshape(-1)
-    tangent = tuple(
-        _scatter(every_row, every_cell, d_flat, w, i, lag, t.n_rows, t.n_post) + dw
-        for w, i, lag, t, dw in zip(weights, indices, lags, targets, by_weight, strict=True)
-    )
-    return out, tangent
+    columns, lag, targets = pack(indices, lags, targets)
+    return packed_events(spikes, jnp.concatenate(weights, axis=1), columns, lag, targets)

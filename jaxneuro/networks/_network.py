@@ -349,10 +349,8 @@ class Network(Simulator):
         else:
             check_state(state, expected)
             state = _cast(state, dtype)
-        prepared = tuple(
-            r.prepare(params["projections"][p.name]["weight"])
-            for p, r in zip(self.projections, self.routes, strict=True)
-        )
+        weights = {name: w["weight"] for name, w in params["projections"].items()}
+        prepared = _projection.prepare(self.projections, self.routes, weights)
         x = self._guard_populations(params, x)
         xs = x.reshape(n_samples // self.chunk, self.chunk, x.shape[1])
 

@@ -178,46 +178,68 @@ class Route(eqx.Module):
         if self.method == "gather":
             pre_of = jnp.asarray(self.pre_of.array)
             return _delivery.gather(spikes, prepared, pre_of, self.lags, self.n_rows)
-        return deliver_events((self,), (prepared,), spikes)[0]
+        lag = None if self.lag is None else jnp.asarray(self.lag.array)
+        indices = jnp.asarray(self.indices.array)
+        return _delivery.events(spikes, (prepared,), (indices,), (lag,), (self.target,))[0]
 
     @property
     def target(self) -> _delivery.Target:
         """The static part of event delivery."""
-        return _delivery.Target(self.n_rows, self.n_post, self.capacity, self.label)
+        slots = self.indices.array.shape[1]
+        return _delivery.Target(self.n_rows, self.n_post, self.capacity, self.label, slots)
 
 
-def deliver_events(
-    routes: Sequence[Route], prepared: Sequence[Array], spikes: Float[Array, "m n_pre"]
-) -> tuple[Float[Array, "R n_post"], ...]:
-    """The windows of event-driven ``routes`` that share one presynaptic population (whose
-    ``spikes`` they deliver): its spikes are found once for all of them."""
-    return _delivery.events(
-        spikes,
-        tuple(prepared),
-        tuple(jnp.asarray(r.indices.array) for r in routes),
-        tuple(None if r.lag is None else jnp.asarray(r.lag.array) for r in routes),
-        tuple(r.target for r in routes),
+def _event_groups(projections: Sequence[Projection], routes: Sequence[Route]) -> dict:
+    """``{presynaptic population: [k, …]}``: the event-driven projections, by source."""
+    groups: dict[str, list[int]] = {}
+    for k, (p, r) in enumerate(zip(projections, routes, strict=True)):
+        if r.method == "events":
+            groups.setdefault(p.pre, []).append(k)
+    return groups
+
+
+def prepare(
+    projections: Sequence[Projection], routes: Sequence[Route], weights: dict[str, Array]
+) -> tuple[tuple, dict[str, tuple]]:
+    """What the weights (``{projection name: weight}``) become once per run, outside the loop
+    over intervals: each dense or gather projection's masked or reordered weights, and for each
+    presynaptic population its event-driven projections packed side by side (one search for
+    its spikes, one gather and one scatter of their synapses per interval; see
+    ``_delivery.pack``)."""
+    single = tuple(
+        None if r.method == "events" else r.prepare(weights[p.name])
+        for p, r in zip(projections, routes, strict=True)
     )
+    packed = {}
+    for pre, ks in _event_groups(projections, routes).items():
+        rs = [routes[k] for k in ks]
+        columns, lag, _ = _delivery.pack(
+            tuple(jnp.asarray(r.indices.array) for r in rs),
+            tuple(None if r.lag is None else jnp.asarray(r.lag.array) for r in rs),
+            tuple(r.target for r in rs),
+        )
+        weight = jnp.concatenate([weights[projections[k].name] for k in ks], axis=1)
+        packed[pre] = (weight, columns, lag)
+    return single, packed
 
 
 def windows(
     projections: Sequence[Projection],
     routes: Sequence[Route],
-    prepared: Sequence,
+    prepared: tuple[tuple, dict[str, tuple]],
     spikes: dict[str, Float[Array, "m n"]],
 ) -> list[Float[Array, "R n_post"]]:
     """Every projection's window for one exchange interval's ``spikes`` (``{population:
-    [m, n]}``), in order; event-driven projections are delivered together per presynaptic
-    population (:func:`deliver_events`)."""
+    [m, n]}``), in order, from the weights as :func:`prepare` left them."""
+    single, packed = prepared
     out: list = [None] * len(routes)
-    by_pre: dict[str, list[int]] = {}
     for k, (p, r) in enumerate(zip(projections, routes, strict=True)):
-        if r.method == "events":
-            by_pre.setdefault(p.pre, []).append(k)
-        else:
-            out[k] = r.window(prepared[k], spikes[p.pre])
-    for pre, ks in by_pre.items():
-        delivered = deliver_events([routes[k] for k in ks], [prepared[k] for k in ks], spikes[pre])
+        if r.method != "events":
+            out[k] = r.window(single[k], spikes[p.pre])
+    for pre, ks in _event_groups(projections, routes).items():
+        weight, columns, lag = packed[pre]
+        targets = tuple(routes[k].target for k in ks)
+        delivered = _delivery.packed_events(spikes[pre], weight, columns, lag, targets)
         for k, window in zip(ks, delivered, strict=True):
             out[k] = window
     return out
