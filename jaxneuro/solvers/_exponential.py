@@ -10,7 +10,6 @@ from diffrax._local_interpolation import LocalLinearInterpolation
 
 from ._terms import QuasiLinearTerm, rates_of
 
-
 _TAYLOR = tuple(1.0 / math.factorial(k + 1) for k in range(9))
 """φ₁'s Taylor coefficients 1/(k+1)!, k = 0 … 8: at |z| ≤ 0.5 the first omitted term is below
 5·10⁻¹⁰, far below float32's resolution."""
