@@ -13,6 +13,7 @@ from scipy.integrate import solve_ivp
 
 from jaxneuro.models import LIF, HodgkinHuxley, Izhikevich
 from jaxneuro.solvers import ExplicitTrapezoid, ExponentialEuler, ExponentialMidpoint
+from jaxneuro.solvers._exponential import _phi1
 
 # --------------------------------------------------------------------------- HH reference
 
@@ -267,3 +268,16 @@ def test_explicit_trapezoid_is_diffrax_heun():
         theirs, _ = HodgkinHuxley(solver=diffrax.Heun()).apply(HodgkinHuxley().init(), x)
     np.testing.assert_allclose(np.asarray(ours["v"]), np.asarray(theirs["v"]), rtol=0, atol=1e-9)
     np.testing.assert_array_equal(np.asarray(ours["spikes"]), np.asarray(theirs["spikes"]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_phi1_matches_expm1_in_float64(dtype):
+    """φ₁(z) = (eᶻ − 1)/z: float32's Taylor/exp split and float64's expm1 both within a few ulp
+    of the float64 expm1 value, across the Taylor boundary at |z| = 0.5 and at 0."""
+    z = np.concatenate(
+        [-np.logspace(-9, 3, 2001), np.logspace(-9, 1.4, 2001), [0.0, -0.5, 0.5, -0.49999, 0.49999]]
+    )
+    ref = np.where(z == 0, 1.0, np.expm1(z) / np.where(z == 0, 1.0, z))
+    with jax.enable_x64(dtype == "float64"):
+        got = np.asarray(_phi1(jax.numpy.asarray(z, dtype)), np.float64)
+    np.testing.assert_allclose(got, ref, rtol=2e-6 if dtype == "float32" else 1e-12)
