@@ -335,6 +335,22 @@ def test_bad_construction_names_the_problem():
         net.apply(p, drive(net, 10))
 
 
+def test_non_finite_inputs_and_weights_are_errors():
+    """The network checks its external inputs and weights once per call (its populations,
+    traced inside ``trusted_inputs``, do not rescan theirs in every interval)."""
+    net = ei_network()
+    run = jax.jit(net.apply)
+    x = drive(net, 10).at[7, 0].set(jnp.nan)
+    with pytest.raises(Exception, match="inputs contain NaN or inf"):
+        jax.block_until_ready(run(net.init(), x))
+    p = net.init()
+    p["projections"]["I->E:inh"]["weight"] = (
+        p["projections"]["I->E:inh"]["weight"].at[0].set(jnp.inf)
+    )
+    with pytest.raises(Exception, match="parameters contain NaN or inf"):
+        jax.block_until_ready(run(p, drive(net, 10)))
+
+
 def test_population_parameters_are_checked_at_run_time():
     """Checked once per call, outside the loop over exchange intervals (``trusted_params``
     inside), for shared and per-cell parameters alike."""

@@ -21,6 +21,7 @@ from .._simulator import (
     check_inputs,
     check_state,
     guard_finite,
+    trusted_inputs,
     trusted_params,
 )
 from . import _delays, _projection, _resample
@@ -357,7 +358,9 @@ class Network(Simulator):
         def interval(carry, xc):
             return self._interval(params, prepared, carry, xc)
 
-        with trusted_params():  # checked once above, not in every interval
+        # parameters and inputs checked once above, not in every interval: the populations'
+        # inputs are these inputs and spikes routed through these weights
+        with trusted_params(), trusted_inputs():
             state, ys = jax.lax.scan(interval, state, xs)
         out = {}
         for name, y in ys.items():
