@@ -22,7 +22,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, Float, Int, UInt
 
 
 def dense_weights(
@@ -132,7 +132,7 @@ def pack(
     indices: tuple[Int[Array, "n_pre K"], ...],
     lags: tuple[Int[Array, "n_pre K"] | None, ...],
     targets: tuple[Target, ...],
-) -> tuple[Int[Array, "n_pre K_all"], Int[Array, "n_pre K_all"] | None, tuple[Target, ...]]:
+) -> tuple[UInt[Array, "n_pre K_all"], Int[Array, "n_pre K_all"] | None, tuple[Target, ...]]:
     """The synapses of every projection of one presynaptic population side by side: each
     synapse's column in the packed flat window (its projection's window starts at
     :func:`_offsets`; padding → the size of the whole, dropped), its lag (``None`` when no
@@ -141,7 +141,7 @@ def pack(
     offsets = _offsets(targets)
     columns = jnp.concatenate(
         [
-            jnp.where(i < t.n_post, i + int(o), int(offsets[-1])).astype(jnp.int32)
+            jnp.where(i < t.n_post, i + int(o), int(offsets[-1])).astype(jnp.uint32)
             for i, t, o in zip(indices, targets, offsets[:-1], strict=True)
         ],
         axis=1,
@@ -165,7 +165,8 @@ def _scatter(row, cell, value, weight, columns, lag, targets):
     ``columns[cell]``; padding and rows past a window are dropped. One gather of the event
     cells' synapses and one flat scatter for every projection (XLA:CPU scatters serially, at
     roughly 10 ns per update, and each gather or scatter is a kernel launch)."""
-    cell = jnp.minimum(cell, columns.shape[0] - 1)  # the fill entries carry value 0
+    # unsigned indices: no per-element wrap-around of negative indices in gathers and scatter
+    cell = jnp.minimum(cell, columns.shape[0] - 1).astype(jnp.uint32)  # fill entries carry 0
     offsets = _offsets(targets)
     size = int(offsets[-1])
     cols = columns[cell]
@@ -177,6 +178,7 @@ def _scatter(row, cell, value, weight, columns, lag, targets):
         rows_of = np.repeat([t.n_rows for t in targets], slots)
         rows = row[:, None] + (0 if lag is None else lag[cell])
         at = jnp.where((cols < size) & (rows < rows_of), cols + rows * width, size)
+        at = at.astype(jnp.uint32)
     vals = value[:, None] * weight[cell]
     return jnp.zeros((size,), vals.dtype).at[at.ravel()].add(vals.ravel(), mode="drop")
 
@@ -203,7 +205,7 @@ def _deliver(spikes, weight, columns, lag, targets):
     def tier(size):
         def deliver(flat, weight):
             # a top_k search (a zero value pads): faster on CPU than nonzero's cumulative sum
-            where = _find(flat, size)
+            where = _find(flat, size).astype(jnp.uint32)
             value = jnp.pad(flat, (0, BLOCK))[where]  # padding positions carry 0
             row, cell = where // n_pre, where % n_pre
             return _scatter(row, cell, value, weight, columns, lag, targets)
@@ -235,7 +237,7 @@ def _deliver(spikes, weight, columns, lag, targets):
 def packed_events(
     spikes: Float[Array, "m n_pre"],
     weight: Float[Array, "n_pre K_all"],
-    columns: Int[Array, "n_pre K_all"],
+    columns: UInt[Array, "n_pre K_all"],
     lag: Int[Array, "n_pre K_all"] | None,
     targets: tuple[Target, ...],
 ) -> tuple[Float[Array, "R n_post"], ...]:
