@@ -206,7 +206,7 @@ def _deliver(spikes, weight, columns, lag, targets):
         def deliver(flat, weight):
             # a top_k search (a zero value pads): faster on CPU than nonzero's cumulative sum
             where = _find(flat, size).astype(jnp.uint32)
-            value = jnp.pad(flat, (0, BLOCK))[where]  # padding positions carry 0
+            value = flat.at[where].get(mode="fill", fill_value=0)  # padding positions: 0
             row, cell = where // n_pre, where % n_pre
             return _scatter(row, cell, value, weight, columns, lag, targets)
 
