@@ -2,13 +2,14 @@
 builders; delays; exchange-interval checks; overflow; gradients through delivery; a COBA-like
 network against a pure-numpy implementation of the same equations and graph."""
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from jaxneuro import networks
-from jaxneuro.models import LIF
+from jaxneuro.models import LIF, HodgkinHuxley
 from jaxneuro.models.synapses import Synapse
 from jaxneuro.networks import (
     Dense,
@@ -349,6 +350,18 @@ def test_non_finite_inputs_and_weights_are_errors():
     )
     with pytest.raises(Exception, match="parameters contain NaN or inf"):
         jax.block_until_ready(run(p, drive(net, 10)))
+
+
+def test_a_diverging_population_is_an_error():
+    """Forward Euler at 0.5 ms blows a Hodgkin–Huxley cell up to NaN; the network reports it
+    (naming the population) although it records only spikes, which fall silent."""
+    cell = HodgkinHuxley(dt=0.5, solver=diffrax.Euler())
+    net = Network({"H": Population(cell, 3)})
+    with pytest.raises(Exception, match=r"population 'H' \(HodgkinHuxley\) diverged"):
+        jax.block_until_ready(jax.jit(net.apply)(net.init(), jnp.full((400, 3), 30.0)))
+    stable = Network({"H": Population(HodgkinHuxley(dt=0.05), 3)})  # the default solver passes
+    out, _ = jax.jit(stable.apply)(stable.init(), jnp.full((400, 3), 10.0))
+    assert float(out["H.spikes"].sum()) == 6.0
 
 
 def test_population_parameters_are_checked_at_run_time():

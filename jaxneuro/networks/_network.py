@@ -366,7 +366,36 @@ class Network(Simulator):
         for name, y in ys.items():
             y = y.reshape(n_samples, *y.shape[2:])
             out[name] = y[:, 0] if y.shape[1] == 1 else y
-        return out, state
+        return self._guard_divergence(out, state)
+
+    def _guard_divergence(self, out: Outputs, state: State) -> tuple[Outputs, State]:
+        """``out`` and ``state`` carrying a run-time error if a population's state ended the
+        call non-finite (a diverged solver: NaN and inf persist). Once per call; a cell's own
+        per-sample divergence check rides on its voltage trace, which a network that does not
+        record ``v`` drops, so without this a diverged population would only fall silent."""
+        flags, messages = [], []
+        for name, pop in self.populations.items():
+            leaves = _float_leaves(state["populations"][name])
+            if leaves:
+                flags.append(~jnp.all(jnp.stack([jnp.isfinite(a).all() for a in leaves])))
+                messages.append(
+                    f"population {name!r} ({type(pop.simulator).__name__}) diverged: its state "
+                    "is NaN or inf at the end of the run; check its step (dt, solver_dt) "
+                    "against its time constants, and the size of its input"
+                )
+        if not flags:
+            return out, state
+        flags = jnp.stack(flags)
+        one = jnp.ones((), jnp.result_type(*_float_leaves(state["populations"])))
+        one = eqx.branched_error_if(one, flags.any(), jnp.argmax(flags), messages)
+        out = {
+            k: y.at[-1].multiply(one.astype(y.dtype)) if y.shape[0] else y for k, y in out.items()
+        }
+        pops = jax.tree.map(
+            lambda a: a * one.astype(a.dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a,
+            state["populations"],
+        )
+        return out, dict(state, populations=pops)
 
     def _guard_populations(self, params, x):
         """``x`` carrying every population's run-time parameter checks, once per call."""
