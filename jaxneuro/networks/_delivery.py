@@ -7,9 +7,10 @@ row ``j`` through synapse ``s`` lands in window row ``j + lag[s]``.
 
 Three ways: a dense matrix product (:func:`dense`); a gather per postsynaptic cell over its
 fixed-width presynaptic list (:func:`gather`); and event-driven delivery (:func:`events`), which
-touches only the synapses of the cells that spiked (found once per presynaptic population for all
-its projections), through a fixed-capacity list of events, with
-a JVP equal to the full matrix–vector product on the tangent (non-spiking cells, whose surrogate
+touches only the synapses of the cells that spiked, through a fixed-capacity list of events (in a
+network, every event-driven projection at once: the spikes of all their presynaptic populations
+are searched once and their synapses gathered and scattered once, :func:`packed_events`), with a
+JVP equal to the full matrix–vector product on the tangent (non-spiking cells, whose surrogate
 spike derivative is non-zero, still pass tangents on), as brainevent's event operators do.
 """
 
@@ -113,14 +114,17 @@ def _find(flat: Float[Array, " N"], size: int) -> Int[Array, " size"]:
 
 class Target(NamedTuple):
     """The static part of one projection's event delivery: its window's rows and columns, its
-    capacity (most presynaptic spikes per interval), its name for errors and its synapse slots
-    per presynaptic cell (``K``, set by :func:`pack`)."""
+    capacity (most presynaptic spikes per interval), its name for errors, its synapse slots per
+    presynaptic cell (``K``), and where its presynaptic cells lie among the spikes delivered
+    together (``first``, ``cells``; set by :func:`events` or the network)."""
 
     n_rows: int
     n_post: int
     capacity: int
     label: str = ""
     synapses: int = 0
+    first: int = 0
+    cells: int = 0
 
 
 def _offsets(targets) -> np.ndarray:
@@ -128,56 +132,79 @@ def _offsets(targets) -> np.ndarray:
     return np.cumsum([0] + [t.n_rows * t.n_post for t in targets])
 
 
+def _slots(targets) -> tuple[list[int], int]:
+    """Each target's first synapse column in the packed rows of its presynaptic cells
+    (projections of one population side by side; different populations share columns, since
+    their rows differ), and the packed width."""
+    start, used = [], {}
+    for t in targets:
+        start.append(used.get(t.first, 0))
+        used[t.first] = start[-1] + t.synapses
+    return start, max(used.values())
+
+
 def pack(
     indices: tuple[Int[Array, "n_pre K"], ...],
     lags: tuple[Int[Array, "n_pre K"] | None, ...],
     targets: tuple[Target, ...],
-) -> tuple[UInt[Array, "n_pre K_all"], Int[Array, "n_pre K_all"] | None, tuple[Target, ...]]:
-    """The synapses of every projection of one presynaptic population side by side: each
-    synapse's column in the packed flat window (its projection's window starts at
-    :func:`_offsets`; padding → the size of the whole, dropped), its lag (``None`` when no
-    projection has per-synapse lags), and the targets with their synapse slots filled in.
-    Once per run, outside the loop over intervals."""
+) -> tuple[UInt[Array, "N K_all"], Int[Array, "N K_all"] | None, tuple | None]:
+    """The synapses of every projection delivered together, one row per presynaptic cell of
+    any of their populations (rows ``first … first + cells``): each synapse's column in the
+    packed flat window (its projection's window starts at :func:`_offsets`; no synapse → the
+    size of the whole, dropped), its lag (``None`` when no projection has per-synapse lags),
+    and, when some window has several rows, each synapse's window width and rows. Once per
+    run, outside the loop over intervals."""
     offsets = _offsets(targets)
-    columns = jnp.concatenate(
-        [
-            jnp.where(i < t.n_post, i + int(o), int(offsets[-1])).astype(jnp.uint32)
-            for i, t, o in zip(indices, targets, offsets[:-1], strict=True)
-        ],
-        axis=1,
-    )
-    targets = tuple(t._replace(synapses=i.shape[1]) for i, t in zip(indices, targets, strict=True))
-    if all(lag is None for lag in lags):
-        return columns, None, targets
-    lag = jnp.concatenate(
-        [
-            jnp.zeros(i.shape, jnp.int32) if lag is None else jnp.asarray(lag, jnp.int32)
-            for i, lag in zip(indices, lags, strict=True)
-        ],
-        axis=1,
-    )
-    return columns, lag, targets
+    size = int(offsets[-1])
+    start, width = _slots(targets)
+    n = max(t.first + t.cells for t in targets)
+    columns = jnp.full((n, width), size, jnp.uint32)
+    for i, t, o, c in zip(indices, targets, offsets[:-1], start, strict=True):
+        column = jnp.where(i < t.n_post, i + int(o), size).astype(jnp.uint32)
+        columns = columns.at[t.first : t.first + t.cells, c : c + t.synapses].set(column)
+    lag = None
+    if any(lag is not None for lag in lags):
+        lag = jnp.zeros((n, width), jnp.int32)
+        for d, t, c in zip(lags, targets, start, strict=True):
+            if d is not None:
+                lag = lag.at[t.first : t.first + t.cells, c : c + t.synapses].set(d)
+    geometry = None
+    if any(t.n_rows > 1 for t in targets):
+        n_post, n_rows = np.ones((n, width), np.int32), np.ones((n, width), np.int32)
+        for t, c in zip(targets, start, strict=True):
+            n_post[t.first : t.first + t.cells, c : c + t.synapses] = t.n_post
+            n_rows[t.first : t.first + t.cells, c : c + t.synapses] = t.n_rows
+        geometry = (jnp.asarray(n_post), jnp.asarray(n_rows))
+    return columns, lag, geometry
 
 
-def _scatter(row, cell, value, weight, columns, lag, targets):
-    """Add ``value · weight[cell]`` into the packed flat window of ``targets`` at rows
+def pack_weights(
+    weights: tuple[Float[Array, "n_pre K"], ...], targets: tuple[Target, ...]
+) -> Float[Array, "N K_all"]:
+    """The projections' weights in the layout of :func:`pack` (zero where no synapse)."""
+    start, width = _slots(targets)
+    n = max(t.first + t.cells for t in targets)
+    packed = jnp.zeros((n, width), jnp.result_type(*weights))
+    for w, t, c in zip(weights, targets, start, strict=True):
+        packed = packed.at[t.first : t.first + t.cells, c : c + t.synapses].set(w)
+    return packed
+
+
+def _scatter(row, cell, value, weight, columns, lag, geometry, size):
+    """Add ``value · weight[cell]`` into the packed flat window (``size`` entries) at rows
     ``row + lag[cell]`` (``lag`` ``None``: 0) of each synapse's projection, columns
     ``columns[cell]``; padding and rows past a window are dropped. One gather of the event
     cells' synapses and one flat scatter for every projection (XLA:CPU scatters serially, at
     roughly 10 ns per update, and each gather or scatter is a kernel launch)."""
     # unsigned indices: no per-element wrap-around of negative indices in gathers and scatter
     cell = jnp.minimum(cell, columns.shape[0] - 1).astype(jnp.uint32)  # fill entries carry 0
-    offsets = _offsets(targets)
-    size = int(offsets[-1])
     cols = columns[cell]
-    if all(t.n_rows == 1 for t in targets):  # one row each: a zero-lag, one-sample interval
+    if geometry is None:  # one row each: a zero-lag, one-sample interval
         at = cols
     else:  # each synapse's window rows and width, by its projection
-        slots = [t.synapses for t in targets]
-        width = np.repeat([t.n_post for t in targets], slots)
-        rows_of = np.repeat([t.n_rows for t in targets], slots)
+        n_post, n_rows = geometry[0][cell], geometry[1][cell]
         rows = row[:, None] + (0 if lag is None else lag[cell])
-        at = jnp.where((cols < size) & (rows < rows_of), cols + rows * width, size)
+        at = jnp.where((cols < size) & (rows < n_rows), cols + rows * n_post, size)
         at = at.astype(jnp.uint32)
     vals = value[:, None] * weight[cell]
     return jnp.zeros((size,), vals.dtype).at[at.ravel()].add(vals.ravel(), mode="drop")
@@ -192,70 +219,82 @@ def _split(flat, targets):
     )
 
 
-def _deliver(spikes, weight, columns, lag, targets):
-    """Scatter the synapses of the non-zero entries of ``spikes [m, n_pre]`` through every
-    projection of one presynaptic population, packed (:func:`pack`): the spikes are found once
-    (:func:`_find`, through the smallest tier of event list that holds them), their synapses
-    gathered and scattered once for all projections. More spikes than a projection's capacity
-    is an ``eqx.error_if`` naming it, never a silent drop. Linear in ``weight``."""
-    m, n_pre = spikes.shape
+def _deliver(spikes, weight, columns, lag, geometry, targets):
+    """Scatter the synapses of the non-zero entries of ``spikes [m, N]`` (the presynaptic cells
+    of every projection in ``targets``, side by side) through their projections, packed
+    (:func:`pack`): the spikes are found once (:func:`_find`, through the smallest tier of event
+    list that holds them), their synapses gathered and scattered once for all projections. More
+    spikes of a population than a projection's capacity is an ``eqx.error_if`` naming it,
+    never a silent drop. Linear in ``weight``."""
+    m, n_cells = spikes.shape
     flat = spikes.reshape(-1)
     n_events = jnp.sum(flat != 0)
+    size = int(_offsets(targets)[-1])
 
-    def tier(size):
+    def tier(size_):
         def deliver(flat, weight):
-            # a top_k search (a zero value pads): faster on CPU than nonzero's cumulative sum
-            where = _find(flat, size).astype(jnp.uint32)
+            # top_k searches (a zero value pads): faster on CPU than nonzero's cumulative sum
+            where = _find(flat, size_).astype(jnp.uint32)
             value = flat.at[where].get(mode="fill", fill_value=0)  # padding positions: 0
-            row, cell = where // n_pre, where % n_pre
-            return _scatter(row, cell, value, weight, columns, lag, targets)
+            row, cell = where // n_cells, where % n_cells
+            return _scatter(row, cell, value, weight, columns, lag, geometry, size)
 
         return deliver
 
-    sizes = _tiers(min(max(t.capacity for t in targets), flat.size))
+    most = {}  # the most events each presynaptic population can bring
+    for t in targets:
+        most[t.first] = max(most.get(t.first, 0), min(t.capacity, m * t.cells))
+    sizes = _tiers(min(sum(most.values()), flat.size))
     if len(sizes) == 1:
         window = tier(sizes[0])(flat, weight)
     else:
         # the first tier that holds them (a compare-and-sum: searchsorted is a loop on CPU)
         k = jnp.sum(n_events > jnp.asarray(sizes[:-1]))  # at most len(sizes) - 1
-        window = jax.lax.switch(k, [tier(size) for size in sizes], flat, weight)
-    return tuple(
-        window
-        if t.capacity >= flat.size  # every cell-sample fits: no overflow to check
-        else eqx.error_if(
-            window,
-            n_events > t.capacity,
-            f"spike buffer overflow in projection {t.label}: more than {t.capacity} "
-            "presynaptic spikes in one exchange interval; raise its capacity "
-            "(Projection(..., capacity=...))",
-        )
-        for window, t in zip(_split(window, targets), targets, strict=True)
-    )
+        window = jax.lax.switch(k, [tier(z) for z in sizes], flat, weight)
+    counts = {}
+    windows = []
+    for w, t in zip(_split(window, targets), targets, strict=True):
+        if t.capacity < m * t.cells:  # overflow possible: count this population's spikes
+            if t.first not in counts:
+                counts[t.first] = jnp.sum(spikes[:, t.first : t.first + t.cells] != 0)
+            w = eqx.error_if(
+                w,
+                counts[t.first] > t.capacity,
+                f"spike buffer overflow in projection {t.label}: more than {t.capacity} "
+                "presynaptic spikes in one exchange interval; raise its capacity "
+                "(Projection(..., capacity=...))",
+            )
+        windows.append(w)
+    return tuple(windows)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(4,))
+@functools.partial(jax.custom_jvp, nondiff_argnums=(5,))
 def packed_events(
-    spikes: Float[Array, "m n_pre"],
-    weight: Float[Array, "n_pre K_all"],
-    columns: UInt[Array, "n_pre K_all"],
-    lag: Int[Array, "n_pre K_all"] | None,
+    spikes: Float[Array, "m N"],
+    weight: Float[Array, "N K_all"],
+    columns: UInt[Array, "N K_all"],
+    lag: Int[Array, "N K_all"] | None,
+    geometry: tuple | None,
     targets: tuple[Target, ...],
 ) -> tuple[Float[Array, "R n_post"], ...]:
-    """:func:`events` on projections packed side by side (:func:`pack`; ``weight`` their
-    weights concatenated along the synapse axis): what a network runs in each interval."""
-    return _deliver(spikes, weight, columns, lag, targets)
+    """:func:`events` on projections packed together (:func:`pack`, :func:`pack_weights`;
+    ``spikes`` their presynaptic populations side by side): what a network runs in each
+    interval."""
+    return _deliver(spikes, weight, columns, lag, geometry, targets)
 
 
 @packed_events.defjvp
 def _packed_events_jvp(targets, primals, tangents):
-    spikes, weight, columns, lag = primals
-    d_spikes, d_weight, _, _ = tangents
-    out = _deliver(spikes, weight, columns, lag, targets)
-    by_weight = _deliver(spikes, d_weight, columns, lag, targets)
-    m, n_pre = spikes.shape
-    every_row = jnp.repeat(jnp.arange(m), n_pre)
-    every_cell = jnp.tile(jnp.arange(n_pre), m)
-    by_spike = _scatter(every_row, every_cell, d_spikes.reshape(-1), weight, columns, lag, targets)
+    spikes, weight, columns, lag, geometry = primals
+    d_spikes, d_weight, _, _, _ = tangents
+    out = _deliver(spikes, weight, columns, lag, geometry, targets)
+    by_weight = _deliver(spikes, d_weight, columns, lag, geometry, targets)
+    m, n_cells = spikes.shape
+    every_row = jnp.repeat(jnp.arange(m), n_cells)
+    every_cell = jnp.tile(jnp.arange(n_cells), m)
+    size = int(_offsets(targets)[-1])
+    d_flat = d_spikes.reshape(-1)
+    by_spike = _scatter(every_row, every_cell, d_flat, weight, columns, lag, geometry, size)
     tangent = tuple(a + b for a, b in zip(_split(by_spike, targets), by_weight, strict=True))
     return out, tangent
 
@@ -274,5 +313,11 @@ def events(
     JVP: the full scatter of the spike tangent over every presynaptic cell (so cells that did
     not spike pass their surrogate tangents on), plus the event scatter of the weight
     tangent."""
-    columns, lag, targets = pack(indices, lags, targets)
-    return packed_events(spikes, jnp.concatenate(weights, axis=1), columns, lag, targets)
+    n_pre = spikes.shape[1]
+    targets = tuple(
+        t._replace(synapses=i.shape[1], first=0, cells=n_pre)
+        for i, t in zip(indices, targets, strict=True)
+    )
+    columns, lag, geometry = pack(indices, lags, targets)
+    weight = pack_weights(weights, targets)
+    return packed_events(spikes, weight, columns, lag, geometry, targets)

@@ -189,44 +189,47 @@ class Route(eqx.Module):
         return _delivery.Target(self.n_rows, self.n_post, self.capacity, self.label, slots)
 
 
-def _event_groups(projections: Sequence[Projection], routes: Sequence[Route]) -> dict:
-    """``{presynaptic population: [k, …]}``: the event-driven projections, by source."""
-    groups: dict[str, list[int]] = {}
-    for k, (p, r) in enumerate(zip(projections, routes, strict=True)):
-        if r.method == "events":
-            groups.setdefault(p.pre, []).append(k)
-    return groups
+def _events_plan(projections: Sequence[Projection], routes: Sequence[Route]):
+    """The event-driven projections (their positions), their presynaptic populations in order,
+    and their targets placed among those populations' cells side by side."""
+    ks = [k for k, r in enumerate(routes) if r.method == "events"]
+    cells = {projections[k].pre: routes[k].indices.array.shape[0] for k in ks}
+    first = dict(zip(cells, np.cumsum([0, *cells.values()])[:-1].tolist(), strict=True))
+    targets = tuple(
+        routes[k].target._replace(first=first[projections[k].pre], cells=cells[projections[k].pre])
+        for k in ks
+    )
+    return ks, tuple(cells), targets
 
 
 def prepare(
     projections: Sequence[Projection], routes: Sequence[Route], weights: dict[str, Array]
-) -> tuple[tuple, dict[str, tuple]]:
+) -> tuple[tuple, tuple | None]:
     """What the weights (``{projection name: weight}``) become once per run, outside the loop
-    over intervals: each dense or gather projection's masked or reordered weights, and for each
-    presynaptic population its event-driven projections packed side by side (one search for
-    its spikes, one gather and one scatter of their synapses per interval; see
+    over intervals: each dense or gather projection's masked or reordered weights, and every
+    event-driven projection packed together, one row per presynaptic cell of their populations
+    (one search for the spikes, one gather and one scatter of their synapses per interval; see
     ``_delivery.pack``)."""
     single = tuple(
         None if r.method == "events" else r.prepare(weights[p.name])
         for p, r in zip(projections, routes, strict=True)
     )
-    packed = {}
-    for pre, ks in _event_groups(projections, routes).items():
-        rs = [routes[k] for k in ks]
-        columns, lag, _ = _delivery.pack(
-            tuple(jnp.asarray(r.indices.array) for r in rs),
-            tuple(None if r.lag is None else jnp.asarray(r.lag.array) for r in rs),
-            tuple(r.target for r in rs),
-        )
-        weight = jnp.concatenate([weights[projections[k].name] for k in ks], axis=1)
-        packed[pre] = (weight, columns, lag)
-    return single, packed
+    ks, _, targets = _events_plan(projections, routes)
+    if not ks:
+        return single, None
+    columns, lag, geometry = _delivery.pack(
+        tuple(jnp.asarray(routes[k].indices.array) for k in ks),
+        tuple(None if routes[k].lag is None else jnp.asarray(routes[k].lag.array) for k in ks),
+        targets,
+    )
+    weight = _delivery.pack_weights(tuple(weights[projections[k].name] for k in ks), targets)
+    return single, (weight, columns, lag, geometry)
 
 
 def windows(
     projections: Sequence[Projection],
     routes: Sequence[Route],
-    prepared: tuple[tuple, dict[str, tuple]],
+    prepared: tuple[tuple, tuple | None],
     spikes: dict[str, Float[Array, "m n"]],
 ) -> list[Float[Array, "R n_post"]]:
     """Every projection's window for one exchange interval's ``spikes`` (``{population:
@@ -236,10 +239,9 @@ def windows(
     for k, (p, r) in enumerate(zip(projections, routes, strict=True)):
         if r.method != "events":
             out[k] = r.window(single[k], spikes[p.pre])
-    for pre, ks in _event_groups(projections, routes).items():
-        weight, columns, lag = packed[pre]
-        targets = tuple(routes[k].target for k in ks)
-        delivered = _delivery.packed_events(spikes[pre], weight, columns, lag, targets)
-        for k, window in zip(ks, delivered, strict=True):
+    ks, pres, targets = _events_plan(projections, routes)
+    if ks:
+        s = spikes[pres[0]] if len(pres) == 1 else jnp.concatenate([spikes[p] for p in pres], 1)
+        for k, window in zip(ks, _delivery.packed_events(s, *packed, targets), strict=True):
             out[k] = window
     return out
