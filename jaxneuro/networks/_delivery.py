@@ -100,7 +100,7 @@ def _find(flat: Float[Array, " N"], size: int) -> Int[Array, " size"]:
     Two-level: ``top_k`` of the spike counts of blocks of :data:`BLOCK` entries finds the
     (at most ``size``) blocks that hold spikes, a second ``top_k`` finds the spikes among their
     entries. ``top_k`` over all ``N`` entries costs O(N log size) comparisons in one serial
-    custom call (≈ 6 µs for 3,200 cells on a 2-core CPU); the blocks cut that to
+    custom call (≈ 6 µs for 3,200 cells on one core of this CPU); the blocks cut that to
     O((N / 32 + 32 · size) log size)."""
     n = flat.size
     hit = (flat != 0).astype(jnp.float32)
@@ -230,15 +230,15 @@ def _deliver(spikes, weight, columns, lag, geometry, targets):
     m, n_cells = spikes.shape
     flat = spikes.reshape(-1)
     n_events = jnp.sum(flat != 0)
-    size = int(_offsets(targets)[-1])
+    window_size = int(_offsets(targets)[-1])
 
-    def tier(size_):
+    def tier(size):
         def deliver(flat, weight):
             # top_k searches (a zero value pads): faster on CPU than nonzero's cumulative sum
-            where = _find(flat, size_).astype(jnp.uint32)
+            where = _find(flat, size).astype(jnp.uint32)
             value = flat.at[where].get(mode="fill", fill_value=0)  # padding positions: 0
             row, cell = where // n_cells, where % n_cells
-            return _scatter(row, cell, value, weight, columns, lag, geometry, size)
+            return _scatter(row, cell, value, weight, columns, lag, geometry, window_size)
 
         return deliver
 
@@ -251,7 +251,7 @@ def _deliver(spikes, weight, columns, lag, geometry, targets):
     else:
         # the first tier that holds them (a compare-and-sum: searchsorted is a loop on CPU)
         k = jnp.sum(n_events > jnp.asarray(sizes[:-1]))  # at most len(sizes) - 1
-        window = jax.lax.switch(k, [tier(z) for z in sizes], flat, weight)
+        window = jax.lax.switch(k, [tier(size) for size in sizes], flat, weight)
     counts = {}
     windows = []
     for w, t in zip(_split(window, targets), targets, strict=True):
