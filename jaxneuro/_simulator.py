@@ -271,9 +271,19 @@ class Simulator(eqx.Module):
 
 
 _TRUSTED = contextvars.ContextVar("jaxneuro_trusted_params", default=False)
+_TRUSTED_INPUTS = contextvars.ContextVar("jaxneuro_trusted_inputs", default=False)
 
 
 @contextlib.contextmanager
+def _raised(flag: contextvars.ContextVar):
+    """``flag`` set while inside."""
+    token = flag.set(True)
+    try:
+        yield
+    finally:
+        flag.reset(token)
+
+
 def trusted_params():
     """While tracing inside, ``apply`` skips its run-time parameter checks (NaN/inf, constraints).
 
@@ -283,11 +293,7 @@ def trusted_params():
     in every interval they cost a fifth of a COBA step. Trace-time checks (names, shapes) and
     the checks of inputs and of divergence still run.
     """
-    token = _TRUSTED.set(True)
-    try:
-        yield
-    finally:
-        _TRUSTED.reset(token)
+    return _raised(_TRUSTED)
 
 
 def params_trusted() -> bool:
@@ -295,23 +301,16 @@ def params_trusted() -> bool:
     return _TRUSTED.get()
 
 
-_TRUSTED_INPUTS = contextvars.ContextVar("jaxneuro_trusted_inputs", default=False)
-
-
-@contextlib.contextmanager
 def trusted_inputs():
     """While tracing inside, ``apply`` skips its scan of the inputs for NaN and inf.
 
     For a caller that feeds ``apply`` inputs known to be finite: a Network checks its external
     inputs and its weights once per call, and routes spikes (finite counts) through them, so
     its populations need not rescan their inputs in every exchange interval. A non-finite
-    value that arises inside (a diverging cell) is still reported, by the divergence check.
+    value that arises inside (a diverging cell) is still reported, by the network's check of
+    its populations' final states.
     """
-    token = _TRUSTED_INPUTS.set(True)
-    try:
-        yield
-    finally:
-        _TRUSTED_INPUTS.reset(token)
+    return _raised(_TRUSTED_INPUTS)
 
 
 def check_inputs(spec: IOSpec, inputs: Any) -> Float[Array, "T n_inputs"]:

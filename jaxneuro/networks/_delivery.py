@@ -164,7 +164,7 @@ def pack(
         column = jnp.where(i < t.n_post, i + int(o), size).astype(jnp.uint32)
         columns = columns.at[t.first : t.first + t.cells, c : c + t.synapses].set(column)
     lag = None
-    if any(lag is not None for lag in lags):
+    if any(d is not None for d in lags):
         lag = jnp.zeros((n, width), jnp.int32)
         for d, t, c in zip(lags, targets, start, strict=True):
             if d is not None:
@@ -252,12 +252,12 @@ def _deliver(spikes, weight, columns, lag, geometry, targets):
         # the first tier that holds them (a compare-and-sum: searchsorted is a loop on CPU)
         k = jnp.sum(n_events > jnp.asarray(sizes[:-1]))  # at most len(sizes) - 1
         window = jax.lax.switch(k, [tier(size) for size in sizes], flat, weight)
-    counts = {}
-    windows = []
+    counts, windows = {}, []
     for w, t in zip(_split(window, targets), targets, strict=True):
         if t.capacity < m * t.cells:  # overflow possible: count this population's spikes
-            if t.first not in counts:
-                counts[t.first] = jnp.sum(spikes[:, t.first : t.first + t.cells] != 0)
+            if t.first not in counts:  # (all the spikes when it is the only population)
+                mine = spikes[:, t.first : t.first + t.cells]
+                counts[t.first] = n_events if t.cells == n_cells else jnp.sum(mine != 0)
             w = eqx.error_if(
                 w,
                 counts[t.first] > t.capacity,
